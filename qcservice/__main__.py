@@ -1,0 +1,3 @@
+from qcservice.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The ``musedc`` command: one entry point, a subcommand per area of the data centre."""
+
+from __future__ import annotations
+
+import click
+
+from qcservice import __version__
+from qcservice.config import HELP, ConfigError, Settings, load_settings
+
+
+class Context:
+    """What every subcommand gets: the settings, loaded once from the environment."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+_SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<22} {v}" for k, v in HELP.items())
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Settings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n\n"
+    + _SETTINGS_HELP.replace("\n", "\n\n"),
+)
+@click.version_option(__version__, prog_name="musedc")
+@click.option("--home", type=click.Path(file_okay=False), default=None,
+              help="State directory (overrides MUSEDC_HOME).")
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """MUSE GTO data centre: catalogue, QC, QA viewer and VO services.
+
+    Start with 'musedc demo', or 'musedc ingest PATH' to catalogue a night.
+    """
+    try:
+        ctx.obj = Context(load_settings(home=home))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _register() -> None:
+    from qcservice.db.cli import db
+    from qcservice.demo import demo
+    from qcservice.ingest.cli import ingest
+    from qcservice.simulate.cli import simulate
+
+    for command in (db, ingest, simulate, demo):
+        main.add_command(command)
+
+
+_register()

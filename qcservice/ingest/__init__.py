@@ -1,0 +1,1 @@
+"""Ingest: catalogue FITS files (headers only) into the qc schema."""

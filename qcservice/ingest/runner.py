@@ -1,0 +1,229 @@
+"""Ingest runs: walk paths, read headers in parallel, store, and account for every file.
+
+Reading headers (and the checksum) happens in worker processes, one file at a time, and
+never raises: a worker returns either a catalogue entry or the reason the file cannot be
+taken. The parent writes to the database in batches, one savepoint per file, so a bad
+file costs only itself. Files whose size and modification time match the catalogue are
+skipped without being opened: a rerun over the same tree does no work and adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing as mp
+import os
+import socket
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from qcservice.db.schema import tables
+from qcservice.ingest.classify import Classified, Rejected, classify
+from qcservice.ingest.fitsheader import FitsFormatError, read_headers
+from qcservice.ingest.store import FileFacts, record_failure, store_file
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz")
+BATCH = 50
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class Candidate:
+    path: str
+    size: int | None = None
+    mtime: dt.datetime | None = None
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What one run did, file by file counted."""
+
+    run_id: int | None = None
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.failures)} failed")
+
+
+def _mtime(st: os.stat_result) -> dt.datetime:
+    # microseconds: what PostgreSQL keeps, so the comparison on rerun is exact
+    return _EPOCH + dt.timedelta(microseconds=st.st_mtime_ns // 1000)
+
+
+def _candidate(path: Path) -> Candidate:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return Candidate(str(path), error=f"cannot read: {exc.strerror or exc}")
+    return Candidate(str(path), st.st_size, _mtime(st))
+
+
+def collect(paths: Iterable[str | Path]) -> Iterator[Candidate]:
+    """Files named, and FITS files (by suffix) below folders named, as absolute paths."""
+    for raw in paths:
+        path = Path(raw).absolute()
+        if path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.lower().endswith(FITS_SUFFIXES):
+                        yield _candidate(Path(folder) / name)
+        elif path.exists():
+            yield _candidate(path)
+        else:
+            yield Candidate(str(path), error="no such file or directory")
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def read_one(args: tuple[str, bool, int]) -> tuple[str, Classified | str, str | None]:
+    """Worker: (path, catalogue entry or the reason it was refused, checksum)."""
+    path, want_checksum, proprietary_days = args
+    try:
+        headers = read_headers(path)
+        item = classify(headers, os.path.basename(path), proprietary_days)
+        return path, item, (sha256_of(path) if want_checksum else None)
+    except (FitsFormatError, Rejected) as exc:
+        return path, str(exc), None
+    except OSError as exc:
+        return path, f"cannot read: {exc.strerror or exc}", None
+    except Exception as exc:  # one odd file must not stop the night
+        return path, f"unexpected {type(exc).__name__}: {exc}", None
+
+
+def _results(jobs: list[tuple[str, bool, int]], workers: int) -> Iterator[tuple]:
+    if workers <= 1 or len(jobs) < 4:
+        yield from map(read_one, jobs)
+        return
+    # spawn: workers must not inherit the parent's database connections
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        yield from pool.map(read_one, jobs, chunksize=max(1, min(16, len(jobs) // workers // 4)))
+
+
+def _known(engine: Engine, paths: list[str]) -> dict[str, tuple[int, dt.datetime]]:
+    t = tables(engine)
+    known: dict[str, tuple[int, dt.datetime]] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(paths), 5000):
+            rows = conn.execute(select(t.files.c.path, t.files.c.size_bytes, t.files.c.mtime)
+                                .where(t.files.c.path.in_(paths[i:i + 5000])))
+            known.update({p: (s, m) for p, s, m in rows})
+    return known
+
+
+def _project_id(engine: Engine, name: str) -> int:
+    t = tables(engine)
+    with engine.connect() as conn:
+        pid = conn.execute(select(t.projects.c.project_id)
+                           .where(t.projects.c.name == name)).scalar()
+        if pid is None:
+            names = conn.execute(select(t.projects.c.name)).scalars().all()
+            raise ValueError(f"unknown project {name!r}; known: {', '.join(names)}")
+    return pid
+
+
+def ingest_paths(engine: Engine, paths: Iterable[str | Path], *, project: str = "GTO",
+                 workers: int = 1, checksum: bool = True, proprietary_days: int = 365,
+                 progress: bool = False) -> IngestReport:
+    """Catalogue the FITS files under ``paths``; see the module docstring."""
+    t = tables(engine)
+    project_id = _project_id(engine, project)
+    candidates = list(collect(paths))
+    known = _known(engine, [c.path for c in candidates if c.error is None])
+    report = IngestReport()
+    todo, unreadable = [], []
+    for c in candidates:
+        if c.error is not None:
+            unreadable.append(c)
+        elif known.get(c.path) == (c.size, c.mtime):
+            report.unchanged += 1
+        else:
+            todo.append(c)
+
+    with engine.begin() as conn:
+        report.run_id = conn.execute(insert(t.job_runs).values(
+            kind="ingest", host=socket.gethostname(),
+            args={"paths": [str(p) for p in paths], "project": project, "workers": workers,
+                  "checksum": checksum}).returning(t.job_runs.c.run_id)).scalar_one()
+    try:
+        with engine.begin() as conn:
+            for c in unreadable:
+                record_failure(conn, t, c.path, c.error, None, None, report.run_id)
+                report.failures.append((c.path, c.error))
+        _ingest_todo(engine, todo, report, project_id, workers, checksum, proprietary_days,
+                     progress)
+    except BaseException as exc:
+        _finish(engine, report, "failed", f"interrupted: {type(exc).__name__}: {exc}")
+        raise
+    status = "failed" if report.failures else ("finished" if todo else "nothing_to_do")
+    _finish(engine, report, status, report.summary())
+    return report
+
+
+def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, project_id: int,
+                 workers: int, checksum: bool, proprietary_days: int, progress: bool) -> None:
+    t = tables(engine)
+    facts = {c.path: c for c in todo}
+    jobs = [(c.path, checksum, proprietary_days) for c in todo]
+    groups: dict[str, int] = {}
+    bar = tqdm(total=len(jobs), unit="file", desc="ingest", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    results = _results(jobs, workers)
+    with bar:
+        while True:
+            batch = [r for _, r in zip(range(BATCH), results, strict=False)]
+            if not batch:
+                break
+            with engine.begin() as conn:
+                for path, item, digest in batch:
+                    c = facts[path]
+                    if isinstance(item, str):
+                        record_failure(conn, t, path, item, c.size, c.mtime, report.run_id)
+                        report.failures.append((path, item))
+                        continue
+                    try:
+                        with conn.begin_nested():
+                            _, created = store_file(
+                                conn, t, FileFacts(path, c.size, c.mtime, digest), item,
+                                project_id=project_id, run_id=report.run_id, groups=groups)
+                    except SQLAlchemyError as exc:
+                        reason = f"the catalogue refused it: {getattr(exc, 'orig', exc)}"
+                        groups.clear()  # a rolled-back savepoint may have held a new group
+                        record_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)
+                        report.failures.append((path, reason))
+                        continue
+                    if created:
+                        report.new += 1
+                    else:
+                        report.updated += 1
+            bar.update(len(batch))
+
+
+def _finish(engine: Engine, report: IngestReport, status: str, message: str) -> None:
+    t = tables(engine)
+    with engine.begin() as conn:
+        conn.execute(update(t.job_runs).where(t.job_runs.c.run_id == report.run_id).values(
+            status=status, finished_at=func.now(), n_done=report.new + report.updated,
+            n_skipped=report.unchanged, n_failed=len(report.failures), message=message))

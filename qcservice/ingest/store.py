@@ -1,0 +1,107 @@
+"""Write one catalogued file into the qc schema, replacing what an earlier ingest stored.
+
+A file keeps its ``file_id`` for life (its path is the key); a changed file has its header
+rows, its frame or product row, its provenance and its harvested metrics replaced in the
+same transaction, so a rerun never duplicates and a crash never leaves half a file.
+Metrics computed by QC (source 'computed') are not touched here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from qcservice.db.schema import Tables
+from qcservice.ingest.classify import Classified
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the file system says about a file, plus its checksum."""
+
+    path: str
+    size: int
+    mtime: dt.datetime
+    checksum: str | None
+
+
+def group_id(conn: Connection, t: Tables, name: str | None, cache: dict[str, int]) -> int | None:
+    """The id of the programme group ``name``, created on first sight."""
+    if not name:
+        return None
+    if name not in cache:
+        conn.execute(insert(t.groups).values(name=name, kind="programme",
+                                             description=f"ESO programme {name}")
+                     .on_conflict_do_nothing(index_elements=["name"]))
+        cache[name] = conn.execute(select(t.groups.c.group_id)
+                                   .where(t.groups.c.name == name)).scalar_one()
+    return cache[name]
+
+
+def store_file(conn: Connection, t: Tables, facts: FileFacts, item: Classified, *,
+               project_id: int, run_id: int | None, groups: dict[str, int]) -> tuple[int, bool]:
+    """Insert or update one file; returns (file_id, created)."""
+    filename = facts.path.rsplit("/", 1)[-1]
+    values = {"path": facts.path, "filename": filename, "size_bytes": facts.size,
+              "mtime": facts.mtime, "checksum": facts.checksum, "kind": item.kind,
+              "n_hdu": len(item.hdus), "project_id": project_id,
+              "owner_group_id": group_id(conn, t, item.prog_id, groups),
+              "release_date": item.release_date, "ingest_run_id": run_id}
+    stmt = insert(t.files).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["path"],
+        set_={**{k: stmt.excluded[k] for k in values if k != "path"}, "updated_at": func.now()},
+    ).returning(t.files.c.file_id, text("(xmax = 0) AS created"))
+    file_id, created = conn.execute(stmt).one()
+
+    if not created:
+        for table in (t.hdus, t.raw_frames, t.products):  # products cascade to provenance
+            conn.execute(delete(table).where(table.c.file_id == file_id))
+        conn.execute(delete(t.metrics).where(t.metrics.c.file_id == file_id,
+                                             t.metrics.c.source == "header"))
+    conn.execute(insert(t.hdus), [{**h, "file_id": file_id} for h in item.hdus])
+    if item.frame is not None:
+        conn.execute(insert(t.raw_frames).values(file_id=file_id, **item.frame))
+    if item.product is not None:
+        conn.execute(insert(t.products).values(file_id=file_id, **item.product))
+        if item.provenance:
+            conn.execute(insert(t.provenance),
+                         [{**p, "file_id": file_id} for p in item.provenance])
+            _link_inputs_of(conn, t, file_id)
+    if item.metrics:
+        conn.execute(insert(t.metrics),
+                     [{**m, "file_id": file_id, "run_id": run_id} for m in item.metrics])
+    _link_as_input(conn, t, file_id, filename)
+    conn.execute(delete(t.ingest_failures).where(t.ingest_failures.c.path == facts.path))
+    return file_id, bool(created)
+
+
+def _link_inputs_of(conn: Connection, t: Tables, file_id: int) -> None:
+    """Point this product's provenance rows at inputs already catalogued (by file name)."""
+    p, f = t.provenance, t.files
+    conn.execute(update(p).where(p.c.file_id == file_id,
+                                 f.c.filename.in_([p.c.input_name, p.c.input_name + ".fz"]))
+                 .values(input_file_id=f.c.file_id))
+
+
+def _link_as_input(conn: Connection, t: Tables, file_id: int, filename: str) -> None:
+    """Point earlier products' provenance rows that name this file at it."""
+    names = {filename, filename.removesuffix(".fz")}
+    p = t.provenance
+    conn.execute(update(p).where(p.c.input_name.in_(names), p.c.input_file_id.is_(None))
+                 .values(input_file_id=file_id))
+
+
+def record_failure(conn: Connection, t: Tables, path: str, reason: str, size: int | None,
+                   mtime: dt.datetime | None, run_id: int | None) -> None:
+    """Remember that ``path`` could not be taken, and why (the newest reason wins)."""
+    stmt = insert(t.ingest_failures).values(path=path, reason=reason, size_bytes=size,
+                                            mtime=mtime, run_id=run_id)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["path"],
+        set_={"reason": stmt.excluded.reason, "size_bytes": stmt.excluded.size_bytes,
+              "mtime": stmt.excluded.mtime, "run_id": stmt.excluded.run_id,
+              "last_seen": func.now()}))

@@ -1,0 +1,1 @@
+"""A MUSE night simulator: raw frames and pipeline products with known truth."""

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up of a fresh Debian machine for the MUSE data centre:
+# Debian packages (scripts/debian-packages.txt), the unprivileged system user that runs
+# PostgreSQL when we are root, and the project's virtual environment (.venv).
+# Reruns are cheap: nothing is installed twice.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); fi
+fi
+
+# --- Debian packages ---------------------------------------------------------------
+mapfile -t wanted < <(grep -vE '^\s*(#|$)' scripts/debian-packages.txt)
+missing=()
+for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ] && [ ${#sudo_cmd[@]} -eq 0 ]; then
+        say "missing Debian packages: ${missing[*]}"
+        say "install them as root (apt-get install ${missing[*]}) and run this again"
+        exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- the system user that runs PostgreSQL (and DaCHS) when we are root ---------------
+service_user=${MUSEDC_SERVICE_USER:-musedc}
+if [ "$(id -u)" -eq 0 ] && ! id "$service_user" >/dev/null 2>&1; then
+    say "creating system user $service_user"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$service_user"
+fi
+
+# --- the virtual environment --------------------------------------------------------
+python=${PYTHON:-python3}
+"$python" - <<'PY' || { say "Python >= 3.11 is required ($python)"; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+stamp=.venv/.musedc-installed
+if [ ! -x .venv/bin/python ]; then
+    say "creating .venv with $("$python" --version)"
+    "$python" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    say "installing the project and its test dependencies into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e '.[test]'
+    touch "$stamp"
+fi
+say "ready"

@@ -1,0 +1,84 @@
+"""The embedded PostgreSQL: a real cluster created, started, stopped and described."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import psycopg2
+from click.testing import CliRunner
+from conftest import free_port, open_tempdir
+
+from qcservice.cli import main
+from qcservice.config import Settings, load_settings
+from qcservice.db.cluster import EmbeddedCluster
+
+
+def test_session_cluster_is_a_real_postgresql_with_pgsphere(pg_settings: Settings) -> None:
+    cluster = EmbeddedCluster(pg_settings)
+    state = cluster.status()
+    assert state.running and state.port == pg_settings.pg_port != 5432
+    conn = psycopg2.connect(host=str(cluster.socket_dir), port=pg_settings.pg_port,
+                            user="musedc", password=cluster.password(), dbname="musedc")
+    with conn, conn.cursor() as cur:
+        cur.execute("SHOW server_version_num")
+        assert int(cur.fetchone()[0]) // 10000 == 15
+        cur.execute("SELECT extname FROM pg_extension ORDER BY 1")
+        assert {"pg_sphere", "q3c"} <= {r[0] for r in cur.fetchall()}
+        cur.execute("SELECT spoint(radians(10), radians(20)) <-> spoint(radians(10), "
+                    "radians(21))")
+        assert abs(cur.fetchone()[0] - 0.0174533) < 1e-6   # 1 degree, pgSphere for real
+    conn.close()
+    assert stat.S_IMODE(cluster.password_file.stat().st_mode) == 0o600
+
+
+def test_server_runs_unprivileged_and_refuses_wrong_password(pg_settings: Settings) -> None:
+    cluster = EmbeddedCluster(pg_settings)
+    pid = cluster.status().pid
+    owner = os.stat(f"/proc/{pid}").st_uid
+    if os.geteuid() == 0:
+        assert owner != 0, "PostgreSQL must not run as root"
+    else:
+        assert owner == os.geteuid()
+    try:
+        psycopg2.connect(host="127.0.0.1", port=pg_settings.pg_port, user="musedc",
+                         password="wrong", dbname="musedc")
+    except psycopg2.OperationalError as exc:
+        assert "password authentication failed" in str(exc)
+    else:
+        raise AssertionError("a wrong password was accepted")
+
+
+def test_cli_lifecycle_start_status_stop() -> None:
+    home = open_tempdir("musedc-life-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
+    env.update(MUSEDC_HOME=str(home), MUSEDC_PG_PORT=str(free_port()))
+    runner = CliRunner()
+    try:
+        result = runner.invoke(main, ["db", "status"], env=env)
+        assert result.exit_code == 1 and "absent" in result.output
+        result = runner.invoke(main, ["db", "start"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "started" in result.output
+        assert runner.invoke(main, ["db", "start"], env=env).output.startswith("already")
+        result = runner.invoke(main, ["db", "status"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "running" in result.output and "schema qc absent" in result.output
+        result = runner.invoke(main, ["db", "migrate"], env=env)
+        assert "applied 001_qc_core.sql" in result.output
+        assert "up to date" in runner.invoke(main, ["db", "migrate"], env=env).output
+        result = runner.invoke(main, ["db", "stop"], env=env)
+        assert result.exit_code == 0 and "stopped" in result.output
+        settings = load_settings(env)
+        assert not EmbeddedCluster(settings).status().running
+        result = runner.invoke(main, ["db", "status"], env=env)
+        assert result.exit_code == 1 and "stopped" in result.output
+    finally:
+        EmbeddedCluster(load_settings(env)).stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_external_url_is_not_managed(db_url: str) -> None:
+    result = CliRunner().invoke(main, ["db", "start"], env={"MUSEDC_DATABASE_URL": db_url})
+    assert result.exit_code != 0 and "external" in result.output
