@@ -15,13 +15,14 @@ class Context:
         self.settings = settings
 
 
-_SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<22} {v}" for k, v in HELP.items())
+_SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Settings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n\n"
-    + _SETTINGS_HELP.replace("\n", "\n\n"),
+    epilog="\b\nSettings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n"
+    + _SETTINGS_HELP
+    + "\n  MUSEDC_CONFIG             the TOML file (default $MUSEDC_HOME/musedc.toml)",
 )
 @click.version_option(__version__, prog_name="musedc")
 @click.option("--home", type=click.Path(file_okay=False), default=None,
@@ -42,9 +43,10 @@ def _register() -> None:
     from qcservice.db.cli import db
     from qcservice.demo import demo
     from qcservice.ingest.cli import ingest
+    from qcservice.nights import nights
     from qcservice.simulate.cli import simulate
 
-    for command in (db, ingest, simulate, demo):
+    for command in (db, ingest, nights, simulate, demo):
         main.add_command(command)
 
 

@@ -42,12 +42,21 @@ if [ "$(id -u)" -eq 0 ] && ! id "$service_user" >/dev/null 2>&1; then
 fi
 
 # --- the virtual environment --------------------------------------------------------
-python=${PYTHON:-python3}
+# Debian's interpreter by default: the services run as unprivileged users, who must be able
+# to execute the venv's python (an interpreter under /root would be closed to them).
+if [ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else
+    python=${PYTHON:-python3}; fi
 "$python" - <<'PY' || { say "Python >= 3.11 is required ($python)"; exit 1; }
 import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 stamp=.venv/.musedc-installed
+base=$("$python" -c 'import sys; print(sys.base_prefix)')
+if [ -x .venv/bin/python ] && [ "$(.venv/bin/python -c 'import sys; print(sys.base_prefix)' \
+        2>/dev/null)" != "$base" ]; then
+    say "recreating .venv on $python"
+    rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
     say "creating .venv with $("$python" --version)"
     "$python" -m venv .venv

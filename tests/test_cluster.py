@@ -82,3 +82,36 @@ def test_cli_lifecycle_start_status_stop() -> None:
 def test_external_url_is_not_managed(db_url: str) -> None:
     result = CliRunner().invoke(main, ["db", "start"], env={"MUSEDC_DATABASE_URL": db_url})
     assert result.exit_code != 0 and "external" in result.output
+
+
+def test_other_mode_of_running() -> None:
+    """As root, an ordinary user runs its own cluster too (as that user, no service user);
+    as an ordinary user the session cluster above already is that case."""
+    if os.geteuid() != 0:
+        assert EmbeddedCluster(load_settings({"MUSEDC_HOME": "/tmp"}))._server_user() is None
+        return
+    import pwd
+    import subprocess
+    import sys
+
+    user = pwd.getpwnam("musedc")
+    home = open_tempdir("musedc-user-")
+    os.chown(home, user.pw_uid, user.pw_gid)
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "MUSEDC_HOME": str(home),
+           "MUSEDC_PG_PORT": str(free_port())}
+    run = [sys.executable, "-m", "qcservice"]
+    try:
+        proc = subprocess.run([*run, "db", "start"], env=env, user=user.pw_uid,
+                              group=user.pw_gid, extra_groups=[], capture_output=True,
+                              text=True, timeout=120, cwd=str(home))
+        assert proc.returncode == 0, proc.stderr
+        pid = int((home / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+        assert os.stat(f"/proc/{pid}").st_uid == user.pw_uid
+        status = subprocess.run([*run, "db", "status"], env=env, user=user.pw_uid,
+                                group=user.pw_gid, extra_groups=[], capture_output=True,
+                                text=True, timeout=120, cwd=str(home))
+        assert status.returncode == 0 and "schema qc at migration 001" in status.stdout
+    finally:
+        subprocess.run([*run, "db", "stop"], env=env, user=user.pw_uid, group=user.pw_gid,
+                       extra_groups=[], capture_output=True, timeout=120, cwd=str(home))
+        shutil.rmtree(home, ignore_errors=True)

@@ -20,7 +20,7 @@ from qcservice.db.migrate import (
 
 def test_template_is_fully_migrated_and_rerun_is_a_no_op(engine: Engine) -> None:
     versions = applied_versions(engine)
-    assert [v for v, _, _ in versions] == [1]
+    assert [v for v, _, _ in versions] == [1, 2]
     assert apply_migrations(engine) == []
     assert pending_migrations(engine) == []
     assert applied_versions(engine) == versions
@@ -30,11 +30,11 @@ def test_new_migration_applies_once_and_edit_is_refused(engine: Engine,
                                                         tmp_path: Path) -> None:
     folder = tmp_path / "sql"
     shutil.copytree(migrations_dir(), folder)
-    (folder / "002_extra.sql").write_text("CREATE TABLE qc.extra (x int);")
-    assert [m.filename for m in apply_migrations(engine, folder)] == ["002_extra.sql"]
+    (folder / "099_extra.sql").write_text("CREATE TABLE qc.extra (x int);")
+    assert [m.filename for m in apply_migrations(engine, folder)] == ["099_extra.sql"]
     assert apply_migrations(engine, folder) == []
-    (folder / "002_extra.sql").write_text("CREATE TABLE qc.extra (x bigint);")
-    with pytest.raises(MigrationError, match=r"002_extra\.sql was edited"):
+    (folder / "099_extra.sql").write_text("CREATE TABLE qc.extra (x bigint);")
+    with pytest.raises(MigrationError, match=r"099_extra\.sql was edited"):
         pending_migrations(engine, folder)
 
 

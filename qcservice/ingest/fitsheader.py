@@ -20,6 +20,7 @@ BLOCK = 2880
 CARD = 80
 MAX_HEADER_BLOCKS = 10_000  # 28.8 MB: far above MUSE's 1300-card headers
 COMMENTARY = frozenset({"COMMENT", "HISTORY", ""})
+_BLANK_CARD = " " * CARD
 
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([EeDd][+-]?\d+)?$")
@@ -160,6 +161,8 @@ def _read_header_cards(fh: BinaryIO, index: int, offset: int) -> tuple[list[Card
         text = block.decode("ascii", errors="replace").replace("\x00", " ")
         for i in range(0, BLOCK, CARD):
             image = text[i:i + CARD]
+            if image == _BLANK_CARD:
+                continue  # blank padding before END: most cards of a short header
             if image.startswith("END") and image[3:].strip() == "":
                 return _merge_continue(cards), offset + (nblock + 1) * BLOCK
             cards.append(parse_card(image))

@@ -31,6 +31,7 @@ from qcservice.ingest.store import FileFacts, record_failure, store_file
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz")
 BATCH = 50
+POOL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -114,7 +115,7 @@ def read_one(args: tuple[str, bool, int]) -> tuple[str, Classified | str, str | 
 
 
 def _results(jobs: list[tuple[str, bool, int]], workers: int) -> Iterator[tuple]:
-    if workers <= 1 or len(jobs) < 4:
+    if workers <= 1 or len(jobs) < POOL_MIN_FILES:
         yield from map(read_one, jobs)
         return
     # spawn: workers must not inherit the parent's database connections

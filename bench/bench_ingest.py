@@ -1,0 +1,111 @@
+"""Benchmark: ingest speed on simulated raw files, against a bare astropy header loop.
+
+    .venv/bin/python bench/bench_ingest.py [--scale small] [--nights 2] [--repeat 3]
+
+Simulates raw exposures (25 HDUs each: primary + CHAN01..CHAN24), then measures, in the
+same run and on the same files (page cache warm for all):
+- baseline: ``astropy.io.fits.getheader(f)`` over every file (primary header only);
+- reading every header of every HDU with our reader, and with astropy for reference;
+- the full ingest into a fresh embedded PostgreSQL (parse, classify, store, with and
+  without the SHA-256 checksum; 1 and 2 workers).
+Prints files per second and each figure's ratio to the baseline (>1: faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from astropy.io import fits
+from sqlalchemy import create_engine, text
+
+from qcservice.config import load_settings
+from qcservice.db import make_engine
+from qcservice.db.cluster import EmbeddedCluster
+from qcservice.ingest.fitsheader import read_headers
+from qcservice.ingest.runner import ingest_paths
+from qcservice.simulate import simulate
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
+    parser.add_argument("--nights", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="musedc-bench-", dir="/tmp"))
+    work.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
+    settings = load_settings(env, home=str(work / "home"), pg_port=_free_port())
+    try:
+        simulate(work / "sim", nights=args.nights, scale=args.scale, seed=3, faults=False)
+        raws = sorted((work / "sim").glob("*/raw/*.fits"))
+        n = len(raws)
+        size = sum(p.stat().st_size for p in raws) / n
+        print(f"{n} simulated raw exposures ({args.scale}, {size / 1e6:.1f} MB each, "
+              f"{len(read_headers(raws[0]))} HDUs)\n")
+
+        def astropy_all_headers() -> None:
+            for p in raws:
+                with fits.open(p) as hdul:
+                    [h.header for h in hdul]
+
+        baseline = best_of(args.repeat, lambda: [fits.getheader(p) for p in raws])
+        figures = [
+            ("our reader, all HDU headers", best_of(args.repeat,
+                                                    lambda: [read_headers(p) for p in raws])),
+            ("astropy fits.open, all HDU headers", best_of(args.repeat, astropy_all_headers)),
+        ]
+        engine = make_engine(settings)
+        url = engine.url.render_as_string(hide_password=False)
+        engine.dispose()
+        for label, workers, checksum in [("ingest, 1 worker, no checksum", 1, False),
+                                         ("ingest, 2 workers, no checksum", 2, False),
+                                         ("ingest, 2 workers, SHA-256", 2, True)]:
+            def run(workers: int = workers, checksum: bool = checksum) -> None:
+                eng = create_engine(url)
+                with eng.begin() as conn:
+                    conn.execute(text("TRUNCATE qc.files, qc.groups, qc.ingest_failures "
+                                      "CASCADE"))
+                report = ingest_paths(eng, raws, workers=workers, checksum=checksum)
+                assert report.ok and report.new == n, report.summary()
+                eng.dispose()
+            figures.append((label, best_of(args.repeat, run)))
+
+        print(f"{'figure':<38} {'files/s':>10} {'baseline':>10} {'ratio':>7}")
+        base_rate = n / baseline
+        print(f"{'baseline: astropy getheader (primary)':<38} {base_rate:10.1f} "
+              f"{base_rate:10.1f} {1.0:7.2f}")
+        for label, seconds in figures:
+            rate = n / seconds
+            print(f"{label:<38} {rate:10.1f} {base_rate:10.1f} {rate / base_rate:7.2f}")
+    finally:
+        EmbeddedCluster(settings).stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Ingest of a simulated night: every file classified as the simulator meant it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from qcservice.ingest.runner import ingest_paths
+from qcservice.simulate import load_truth, simulate_night
+
+
+@pytest.fixture(scope="module")
+def tiny_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    truth = simulate_night(out, "2024-03-10", scale="tiny",
+                           modes=("WFM-NOAO-N", "NFM-AO-N"), seed=7)
+    return truth.directory
+
+
+def test_every_file_classified_as_simulated(engine: Engine, tiny_night: Path) -> None:
+    truth = load_truth(tiny_night)
+    files = truth["files"]
+    broken = {rel for rel, f in files.items() if f["broken"]}
+    assert broken, "the standard night has a broken frame"
+    report = ingest_paths(engine, [tiny_night], workers=2, checksum=False)
+    assert report.new == len(files) - len(broken)
+    refused = {str(Path(p).relative_to(tiny_night)) for p, _ in report.failures}
+    assert refused == broken
+
+    with engine.connect() as conn:
+        raw = {r.rel: r for r in conn.execute(text(
+            "SELECT substr(f.path, :n) AS rel, r.* FROM qc.raw_frames r "
+            "JOIN qc.files f USING (file_id)"), {"n": len(str(tiny_night)) + 2})}
+        prod = {r.rel: r for r in conn.execute(text(
+            "SELECT substr(f.path, :n) AS rel, p.* FROM qc.products p "
+            "JOIN qc.files f USING (file_id)"), {"n": len(str(tiny_night)) + 2})}
+    assert set(raw) | set(prod) == set(files) - broken
+    for rel, expected in files.items():
+        if rel in broken:
+            continue
+        row = raw.get(rel) or prod[rel]
+        assert (rel in raw) == (expected["kind"] == "raw"), rel
+        assert row.night == dt.date.fromisoformat(expected["night"]), rel
+        assert row.ins_mode == expected["ins_mode"], rel
+        if expected["kind"] == "raw":
+            assert (row.dpr_catg, row.dpr_type, row.dpr_tech) == (
+                expected["dpr_catg"], expected["dpr_type"], expected["dpr_tech"]), rel
+            assert row.n_ifu == 24
+        else:
+            assert (row.pro_catg, row.ifu) == (expected["pro_catg"], expected["ifu"]), rel
+
+
+def test_simulated_qc_keywords_are_harvested_per_ifu(engine: Engine, tiny_night: Path) -> None:
+    ingest_paths(engine, [tiny_night], workers=1, checksum=False)
+    with engine.connect() as conn:
+        ifus = conn.execute(text(
+            "SELECT count(DISTINCT m.ifu), count(DISTINCT m.subunit) FROM qc.metrics m "
+            "JOIN qc.products p USING (file_id) "
+            "WHERE p.pro_catg = 'MASTER_BIAS' AND m.name = 'QC BIAS MASTERi RON'")).one()
+    assert tuple(ifus) == (24, 4)       # 24 IFUs x 4 quadrants
