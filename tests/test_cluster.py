@@ -107,10 +107,12 @@ def test_other_mode_of_running() -> None:
         assert proc.returncode == 0, proc.stderr
         pid = int((home / "pg" / "data" / "postmaster.pid").read_text().split()[0])
         assert os.stat(f"/proc/{pid}").st_uid == user.pw_uid
-        status = subprocess.run([*run, "db", "status"], env=env, user=user.pw_uid,
-                                group=user.pw_gid, extra_groups=[], capture_output=True,
-                                text=True, timeout=120, cwd=str(home))
-        assert status.returncode == 0 and "schema qc at migration 001" in status.stdout
+        as_user = {"env": env, "user": user.pw_uid, "group": user.pw_gid, "extra_groups": [],
+                   "capture_output": True, "text": True, "timeout": 120, "cwd": str(home)}
+        migrate = subprocess.run([*run, "db", "migrate"], **as_user)
+        assert migrate.returncode == 0 and "applied 001_qc_core.sql" in migrate.stdout
+        status = subprocess.run([*run, "db", "status"], **as_user)
+        assert status.returncode == 0 and "schema qc at migration" in status.stdout
     finally:
         subprocess.run([*run, "db", "stop"], env=env, user=user.pw_uid, group=user.pw_gid,
                        extra_groups=[], capture_output=True, timeout=120, cwd=str(home))

@@ -61,3 +61,26 @@ def test_simulated_qc_keywords_are_harvested_per_ifu(engine: Engine, tiny_night:
             "JOIN qc.products p USING (file_id) "
             "WHERE p.pro_catg = 'MASTER_BIAS' AND m.name = 'QC BIAS MASTERi RON'")).one()
     assert tuple(ifus) == (24, 4)       # 24 IFUs x 4 quadrants
+
+
+def test_provenance_links_inputs_of_the_same_night(engine: Engine, tmp_path: Path) -> None:
+    """Pipeline names repeat every night (MASTER_BIAS-01.fits): links stay within a night."""
+    from qcservice.simulate import simulate
+
+    simulate(tmp_path, nights=2, scale="tiny", seed=5, start_night="2024-05-01")
+    report = ingest_paths(engine, [tmp_path], workers=2, checksum=False)
+    assert report.new > 200
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.night, COALESCE(ir.night, ip.night) AS input_night, pr.input_name "
+            "FROM qc.provenance pr JOIN qc.products p USING (file_id) "
+            "LEFT JOIN qc.raw_frames ir ON ir.file_id = pr.input_file_id "
+            "LEFT JOIN qc.products ip ON ip.file_id = pr.input_file_id "
+            "WHERE pr.input_file_id IS NOT NULL")).all()
+        unlinked = conn.execute(text(
+            "SELECT DISTINCT input_catg FROM qc.provenance WHERE input_file_id IS NULL")
+        ).scalars().all()
+    masters = [r for r in rows if r.input_name.startswith("MASTER_")]
+    assert len(masters) > 100
+    assert all(r.night == r.input_night for r in masters)
+    assert "MASTER_BIAS" not in unlinked and "BIAS" not in unlinked

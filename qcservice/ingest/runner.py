@@ -27,7 +27,7 @@ from tqdm import tqdm
 from qcservice.db.schema import tables
 from qcservice.ingest.classify import Classified, Rejected, classify
 from qcservice.ingest.fitsheader import FitsFormatError, read_headers
-from qcservice.ingest.store import FileFacts, record_failure, store_file
+from qcservice.ingest.store import FileFacts, record_failure, relink_provenance, store_file
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz")
 BATCH = 50
@@ -198,6 +198,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
             if not batch:
                 break
             with engine.begin() as conn:
+                stored: list[tuple[int, str]] = []
                 for path, item, digest in batch:
                     c = facts[path]
                     if isinstance(item, str):
@@ -206,7 +207,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         continue
                     try:
                         with conn.begin_nested():
-                            _, created = store_file(
+                            file_id, created = store_file(
                                 conn, t, FileFacts(path, c.size, c.mtime, digest), item,
                                 project_id=project_id, run_id=report.run_id, groups=groups)
                     except SQLAlchemyError as exc:
@@ -215,10 +216,12 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         record_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)
                         report.failures.append((path, reason))
                         continue
+                    stored.append((file_id, os.path.basename(path)))
                     if created:
                         report.new += 1
                     else:
                         report.updated += 1
+                relink_provenance(conn, [i for i, _ in stored], [n for _, n in stored])
             bar.update(len(batch))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from qcservice.db.schema import Tables
@@ -70,29 +70,45 @@ def store_file(conn: Connection, t: Tables, facts: FileFacts, item: Classified, 
         if item.provenance:
             conn.execute(insert(t.provenance),
                          [{**p, "file_id": file_id} for p in item.provenance])
-            _link_inputs_of(conn, t, file_id)
     if item.metrics:
         conn.execute(insert(t.metrics),
                      [{**m, "file_id": file_id, "run_id": run_id} for m in item.metrics])
-    _link_as_input(conn, t, file_id, filename)
     conn.execute(delete(t.ingest_failures).where(t.ingest_failures.c.path == facts.path))
     return file_id, bool(created)
 
 
-def _link_inputs_of(conn: Connection, t: Tables, file_id: int) -> None:
-    """Point this product's provenance rows at inputs already catalogued (by file name)."""
-    p, f = t.provenance, t.files
-    conn.execute(update(p).where(p.c.file_id == file_id,
-                                 f.c.filename.in_([p.c.input_name, p.c.input_name + ".fz"]))
-                 .values(input_file_id=f.c.file_id))
+_RELINK = text("""
+    UPDATE qc.provenance p SET input_file_id = best.input_id
+    FROM (
+        SELECT DISTINCT ON (p.file_id, p.recipe_index, p.role, p.input_index)
+               p.file_id, p.recipe_index, p.role, p.input_index, f.file_id AS input_id
+        FROM qc.provenance p
+        JOIN qc.products prod ON prod.file_id = p.file_id
+        JOIN qc.files pf ON pf.file_id = p.file_id
+        JOIN qc.files f ON f.filename IN (p.input_name, p.input_name || '.fz')
+        LEFT JOIN qc.raw_frames ir ON ir.file_id = f.file_id
+        LEFT JOIN qc.products ip ON ip.file_id = f.file_id
+        WHERE p.file_id = ANY(:ids) OR p.input_name = ANY(:names)
+        ORDER BY p.file_id, p.recipe_index, p.role, p.input_index,
+                 abs(COALESCE(ir.night, ip.night) - prod.night),
+                 (regexp_replace(f.path, '/[^/]*/[^/]*$', '') =
+                  regexp_replace(pf.path, '/[^/]*/[^/]*$', '')) DESC,
+                 f.file_id
+    ) best
+    WHERE (p.file_id, p.recipe_index, p.role, p.input_index)
+        = (best.file_id, best.recipe_index, best.role, best.input_index)
+      AND p.input_file_id IS DISTINCT FROM best.input_id""")
 
 
-def _link_as_input(conn: Connection, t: Tables, file_id: int, filename: str) -> None:
-    """Point earlier products' provenance rows that name this file at it."""
-    names = {filename, filename.removesuffix(".fz")}
-    p = t.provenance
-    conn.execute(update(p).where(p.c.input_name.in_(names), p.c.input_file_id.is_(None))
-                 .values(input_file_id=file_id))
+def relink_provenance(conn: Connection, file_ids: list[int], filenames: list[str]) -> None:
+    """Point provenance rows at their inputs, for these products and these input names.
+
+    Pipeline file names repeat from night to night (MASTER_BIAS-01.fits), so an input is
+    the file of that name from the night nearest the product's, preferring one in the
+    same night folder; archive names (MUSE.<DATE-OBS>.fits) are unique anyway.
+    """
+    names = sorted({n for f in filenames for n in (f, f.removesuffix(".fz"))})
+    conn.execute(_RELINK, {"ids": file_ids, "names": names})
 
 
 def record_failure(conn: Connection, t: Tables, path: str, reason: str, size: int | None,
