@@ -6,33 +6,19 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
 from sqlalchemy import Engine, create_engine
+from support import free_port, open_tempdir
 
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import make_engine
 
 _counter = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def open_tempdir(prefix: str) -> Path:
-    """A temporary folder the PostgreSQL service user may traverse (when we are root)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    path.chmod(0o755)
-    return path
 
 
 @pytest.fixture(scope="session")

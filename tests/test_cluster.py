@@ -8,7 +8,7 @@ import stat
 
 import psycopg2
 from click.testing import CliRunner
-from conftest import free_port, open_tempdir
+from support import free_port, open_tempdir
 
 from qcservice.cli import main
 from qcservice.config import Settings, load_settings

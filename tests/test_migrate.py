@@ -20,7 +20,7 @@ from qcservice.db.migrate import (
 
 def test_template_is_fully_migrated_and_rerun_is_a_no_op(engine: Engine) -> None:
     versions = applied_versions(engine)
-    assert [v for v, _, _ in versions] == [1, 2]
+    assert [v for v, _, _ in versions] == [1, 2, 3]
     assert apply_migrations(engine) == []
     assert pending_migrations(engine) == []
     assert applied_versions(engine) == versions
