@@ -18,7 +18,22 @@ class Context:
 _SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
 
 
+class _Group(click.Group):
+    """Turns the data centre's own errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from qcservice.db.cluster import ClusterError
+        from qcservice.db.engine import SchemaOutdated
+        from qcservice.db.migrate import MigrationError
+
+        try:
+            return super().invoke(ctx)
+        except (ClusterError, SchemaOutdated, MigrationError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="\b\nSettings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n"
     + _SETTINGS_HELP
@@ -44,9 +59,10 @@ def _register() -> None:
     from qcservice.demo import demo
     from qcservice.ingest.cli import ingest
     from qcservice.nights import nights
+    from qcservice.qc.cli import qc
     from qcservice.simulate.cli import simulate
 
-    for command in (db, ingest, nights, simulate, demo):
+    for command in (db, ingest, nights, qc, simulate, demo):
         main.add_command(command)
 
 

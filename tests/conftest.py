@@ -3,6 +3,7 @@ per test (cloned from a migrated template), and the real MUSE cube of the mpdaf 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -43,17 +44,26 @@ def _admin(settings: Settings):
     return conn
 
 
+@contextlib.contextmanager
+def fresh_database(settings: Settings) -> Iterator[str]:
+    """A new database cloned from the migrated template; dropped afterwards."""
+    name = f"t{os.getpid()}_{next(_counter)}"
+    admin = _admin(settings)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE musedc')
+    try:
+        yield EmbeddedCluster(settings).url(database=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 @pytest.fixture
 def db_url(pg_settings: Settings) -> Iterator[str]:
     """URL of a fresh, migrated database of its own for one test."""
-    name = f"t{os.getpid()}_{next(_counter)}"
-    admin = _admin(pg_settings)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE musedc')
-    yield EmbeddedCluster(pg_settings).url(database=name)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with fresh_database(pg_settings) as url:
+        yield url
 
 
 @pytest.fixture

@@ -176,16 +176,29 @@ class EmbeddedCluster:
 
     def start(self, timeout: float = 60) -> bool:
         """Initialise if needed and start; returns True when this call started it."""
-        created = self.init()
+        self.init()
         if self.status().running:
             return False
         self._prepare_dirs()
         self._write_conf()
-        self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                   "-w", "-t", str(int(timeout)), "start"])
-        if created:
-            self._create_database()
+        try:
+            self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-l",
+                       str(self.log_file), "-w", "-t", str(int(timeout)), "start"])
+        except ClusterError as exc:
+            if "Address already in use" in self._log_tail():
+                raise ClusterError(f"port {self.settings.pg_port} is taken by another "
+                                   f"server: choose a free one with MUSEDC_PG_PORT") from exc
+            raise
+        self._create_database()  # also after a first start that failed half-way
         return True
+
+    def _log_tail(self, size: int = 4000) -> str:
+        try:
+            with self.log_file.open("rb") as fh:
+                fh.seek(max(0, fh.seek(0, 2) - size))
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> bool:
         """Stop the server (fast shutdown); returns True when it was running."""

@@ -1,0 +1,232 @@
+"""QC of a final MUSE datacube (DATACUBE_FINAL): PSF, star positions, drift, sky residual.
+
+The cube is read in blocks of wavelength planes from a memory map of its DATA extension
+(extension 1, big-endian float32), so memory stays bounded however large the cube:
+- pass 1: the white-light image (mean over all planes), from which point sources are
+  found (local maxima, kept when a Moffat fit says they are compact);
+- pass 2: band images at 5000..9000 A (100 A wide), the sky spectrum of the faintest
+  spaxels around the sky lines, and the RGB bands.
+The PSF FWHM at each band is the median over stars of a 2D Moffat fit; the drift is each
+star's centroid against its 7000 A reference (the prototype portal's "Y - Yr" RMS).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.optimize import least_squares
+
+from qcservice.ingest.fitsheader import Header, read_headers
+from qcservice.qc.result import Metric
+
+BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
+BAND_HALF_WIDTH_A = 50.0
+REFERENCE_A = 7000.0
+SKY_LINES_A = (5577.34, 6300.30, 6363.78, 6863.96, 7276.41, 7316.28, 7340.89, 7750.64,
+               7794.11, 7913.71, 7993.33, 8344.60, 8399.17, 8430.17, 8465.36, 8827.10,
+               8885.85, 8919.63, 8943.40, 8958.09, 9001.38)
+RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))
+BLOCK_BYTES = 64 << 20
+
+
+@dataclass
+class CubeGeometry:
+    nx: int
+    ny: int
+    nz: int
+    wave0: float        # A at plane 0
+    dwave: float        # A per plane
+    pixscale: float     # arcsec per spaxel
+    data: Header
+    stat: Header | None
+
+    def wave(self) -> np.ndarray:
+        return self.wave0 + self.dwave * np.arange(self.nz)
+
+    def planes(self, lo: float, hi: float) -> tuple[int, int]:
+        first = max(0, math.ceil((lo - self.wave0) / self.dwave))
+        return first, min(self.nz, math.floor((hi - self.wave0) / self.dwave) + 1)
+
+
+def geometry(path: str) -> CubeGeometry:
+    headers = read_headers(path)
+    by_name = {h.extname: h for h in headers if h.extname}
+    data = by_name.get("DATA") or (headers[1] if len(headers) > 1 else None)
+    if data is None or data.get("NAXIS") != 3 or data.get("BITPIX") != -32:
+        raise ValueError(f"{path}: no 3D float32 DATA extension")
+    crpix = float(data.get("CRPIX3", 1.0))
+    step = data.get("CD3_3") or data.get("CDELT3")
+    cd11, cd12 = float(data.get("CD1_1", 0.0)), float(data.get("CD1_2", 0.0))
+    cd21, cd22 = float(data.get("CD2_1", 0.0)), float(data.get("CD2_2", 0.0))
+    pixscale = math.sqrt(abs(cd11 * cd22 - cd12 * cd21)) * 3600.0
+    if not step or not pixscale:
+        raise ValueError(f"{path}: DATA has no usable wavelength step or CD matrix")
+    return CubeGeometry(data.get("NAXIS1"), data.get("NAXIS2"), data.get("NAXIS3"),
+                        float(data.get("CRVAL3")) - (crpix - 1.0) * float(step), float(step),
+                        pixscale, data, by_name.get("STAT"))
+
+
+def memmap_cube(path: str, geo: CubeGeometry, h: Header) -> np.ndarray:
+    return np.memmap(path, dtype=">f4", mode="r", offset=h.data_offset,
+                     shape=(geo.nz, geo.ny, geo.nx))
+
+
+def plane_blocks(geo: CubeGeometry, first: int = 0, stop: int | None = None):
+    stop = geo.nz if stop is None else stop
+    step = max(1, BLOCK_BYTES // (4 * geo.nx * geo.ny))
+    for z in range(first, stop, step):
+        yield z, min(stop, z + step)
+
+
+def band_mean(cube: np.ndarray, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
+    """Mean image of the planes between ``lo`` and ``hi`` A (NaN-aware, block by block)."""
+    first, stop = geo.planes(lo, hi)
+    total = np.zeros((geo.ny, geo.nx))
+    count = np.zeros((geo.ny, geo.nx))
+    for z0, z1 in plane_blocks(geo, first, stop):
+        block = np.asarray(cube[z0:z1], dtype=np.float64)
+        good = np.isfinite(block)
+        total += np.where(good, block, 0.0).sum(axis=0)
+        count += good.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def band_median(cube: np.ndarray, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
+    """Median image of a narrow band, sky-line planes left out: robust to sky residuals."""
+    first, stop = geo.planes(lo, hi)
+    wave = geo.wave0 + geo.dwave * np.arange(first, stop)
+    clear = np.all(np.abs(wave[:, None] - np.array(SKY_LINES_A)[None, :]) > 4.0, axis=1)
+    planes = np.asarray(cube[first:stop], dtype=np.float32)[clear]
+    with np.errstate(all="ignore"):
+        return np.nanmedian(planes, axis=0) if planes.size else np.full((geo.ny, geo.nx),
+                                                                         np.nan)
+
+
+# --- PSF -------------------------------------------------------------------------------
+def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
+           x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    alpha = fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
+    return amp * (1.0 + ((x - x0) ** 2 + (y - y0) ** 2) / alpha ** 2) ** (-beta)
+
+
+def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
+               others: list[tuple[float, float]] = ()) -> np.ndarray | None:
+    """(amp, x, y, fwhm_pix, beta, bg) of a Moffat fit around (x0, y0), or None.
+
+    Neighbours in ``others`` closer than two box radii are fitted at the same time
+    (same FWHM and beta, their own amplitude and position), so their wings do not pull
+    the fit of the source of interest.
+    """
+    ny, nx = image.shape
+    xs, xe = max(0, int(x0) - radius), min(nx, int(x0) + radius + 1)
+    ys, ye = max(0, int(y0) - radius), min(ny, int(y0) + radius + 1)
+    cut = image[ys:ye, xs:xe]
+    yy, xx = np.mgrid[ys:ye, xs:xe]
+    good = np.isfinite(cut)
+    if good.sum() < 12:
+        return None
+    near = [(ox, oy) for ox, oy in others if math.hypot(ox - x0, oy - y0) < 2 * radius]
+    x, y, z = xx[good].astype(float), yy[good].astype(float), cut[good]
+    bg0 = float(np.nanmedian(image))
+
+    def model(p: np.ndarray) -> np.ndarray:
+        fwhm, beta, bg = p[:3]
+        total = np.full_like(z, bg)
+        for k in range(len(near) + 1):
+            amp, sx, sy = p[3 + 3 * k: 6 + 3 * k]
+            total += moffat(amp, sx, sy, fwhm, beta, x, y)
+        return total
+
+    peak = float(np.nanmax(cut)) - bg0
+    start = [3.0, 2.5, bg0, peak, x0, y0]
+    lower = [0.5, 1.2, -np.inf, 0.0, xs - 0.5, ys - 0.5]
+    upper = [4.0 * radius, 10.0, np.inf, np.inf, xe - 0.5, ye - 0.5]
+    for ox, oy in near:
+        start += [peak, ox, oy]
+        lower += [0.0, ox - 2.0, oy - 2.0]
+        upper += [np.inf, ox + 2.0, oy + 2.0]
+    fit = least_squares(lambda p: model(p) - z, np.clip(start, lower, upper),
+                        bounds=(lower, upper), x_scale="jac")
+    if not fit.success:
+        return None
+    fwhm, beta, bg, amp, sx, sy = fit.x[:6]
+    return np.array([amp, sx, sy, fwhm, beta, bg])
+
+
+def fit_radius(fwhm_pix: float) -> int:
+    """Half-size of the fitting box: 1.5 FWHM (core and inner wings), at least 6."""
+    return max(6, math.ceil(1.5 * fwhm_pix))
+
+
+def find_stars(white: np.ndarray, max_stars: int = 12) -> list[np.ndarray]:
+    """Compact sources of the white-light image: Moffat fits, broadest ones dropped."""
+    clean = np.nan_to_num(white, nan=float(np.nanmedian(white)))
+    faint = np.sort(clean.ravel())[: max(8, clean.size // 2)]   # mostly sky
+    bg = float(np.median(faint))
+    noise = 1.4826 * float(np.median(np.abs(faint - bg))) or float(clean.std()) or 1.0
+    peaks = (clean == ndimage.maximum_filter(clean, size=5)) & (clean > bg + 8.0 * noise)
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(clean[ys, xs])[::-1][: 3 * max_stars]
+    found = [(float(xs[i]), float(ys[i])) for i in order]
+    fits_ = []
+    for x, y in found:
+        others = [p for p in found if p != (x, y)]
+        first = fit_moffat(white, x, y, 6, others)
+        if first is not None and fit_radius(first[3]) > 6:   # a wide PSF needs a wider box
+            first = fit_moffat(white, first[1], first[2], fit_radius(first[3]), others)
+        if first is not None:
+            fits_.append(first)
+    if not fits_:
+        return []
+    # Stars share the narrowest profile; a galaxy convolved with the PSF is broader.
+    narrowest = min(f[3] for f in fits_)
+    return [f for f in fits_ if f[3] <= 1.12 * narrowest][:max_stars]
+
+
+def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
+                pixscale: float) -> tuple[list[Metric], dict]:
+    """FWHM per band, star positions at 7000 A, centroid drift; and the data to plot."""
+    per_band: dict[float, list[np.ndarray | None]] = {}
+    for wave, image in bands.items():
+        per_band[wave] = [fit_moffat(image, s[1], s[2], fit_radius(s[3]),
+                                     [(o[1], o[2]) for o in stars if o is not s])
+                          for s in stars]
+    metrics, plot = [], {"wave": [], "fwhm": [], "dx": [], "dy": []}
+    ref = per_band.get(REFERENCE_A, [])
+    for wave, fits_ in per_band.items():
+        widths = [f[3] * pixscale for f in fits_ if f is not None]
+        if widths:
+            fwhm = float(np.median(widths))
+            metrics.append(Metric("psf.fwhm", fwhm, "arcsec", subunit=f"{wave:.0f}"))
+            plot["wave"].append(wave)
+            plot["fwhm"].append(fwhm)
+    per_star = []   # (waves, dx, dy) of each star against its 7000 A position
+    for k, r in enumerate(ref):
+        if r is None:
+            continue
+        metrics += [Metric("psf.star_x", float(r[1]), "pix", subunit=f"S{k + 1}"),
+                    Metric("psf.star_y", float(r[2]), "pix", subunit=f"S{k + 1}"),
+                    Metric("psf.star_fwhm", float(r[3] * pixscale), "arcsec",
+                           subunit=f"S{k + 1}")]
+        pts = [(w, f[k][1] - r[1], f[k][2] - r[2]) for w, f in per_band.items()
+               if f[k] is not None]
+        if len(pts) >= 2:
+            per_star.append(tuple(np.array(v) for v in zip(*pts, strict=True)))
+    if per_star:
+        # medians over stars: one faint or blended star must not make the field look bad
+        rms = [float(np.sqrt(np.mean(dx ** 2 + dy ** 2))) for _, dx, dy in per_star]
+        metrics += [
+            Metric("psf.drift_rms", float(np.median(rms)), "pix"),
+            Metric("psf.drift_x", float(np.median([np.polyfit(w, dx, 1)[0] * 1000
+                                                   for w, dx, _ in per_star])), "pix/1000A"),
+            Metric("psf.drift_y", float(np.median([np.polyfit(w, dy, 1)[0] * 1000
+                                                   for w, _, dy in per_star])), "pix/1000A")]
+        plot.update(dwave=np.concatenate([p[0] for p in per_star]).tolist(),
+                    dx=np.concatenate([p[1] for p in per_star]).tolist(),
+                    dy=np.concatenate([p[2] for p in per_star]).tolist())
+    metrics.append(Metric("psf.nstars", len([r for r in ref if r is not None]), ""))
+    return metrics, plot

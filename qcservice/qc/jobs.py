@@ -1,0 +1,172 @@
+"""Batch QC runs: find what is new or changed, compute on a pool or a Dask cluster, record.
+
+A file needs QC when it has no ``qc.qc_done`` row, when it changed since (its
+``updated_at`` is newer), when the QC code version changed, or when its last QC failed.
+Tasks are pure functions of files (:func:`run_task`), so they run the same in a local
+process pool, inline, or on Dask workers; the parent writes each result in its own
+transaction as it arrives. A task that fails is recorded with its error and the rest go
+on. A run killed in the middle leaves every finished file recorded and nothing half
+written, so the next run simply does what is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import socket
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from qcservice.qc.result import TaskResult
+
+QC_VERSION = "qc-1"   # bump when an algorithm changes: every file is then done again
+RAW_TYPES = ("BIAS", "DARK", "FLAT,LAMP")
+PRODUCT_TYPES = ("MASTER_BIAS", "MASTER_DARK", "MASTER_FLAT", "WAVECAL_TABLE",
+                 "DATACUBE_FINAL")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file to check, with everything a worker needs (no database access)."""
+
+    file_id: int
+    task: str               # 'raw', 'master', 'wavecal' or 'cube'
+    path: str
+    night: dt.date
+    ins_mode: str | None
+    updated_at: dt.datetime
+    category: str           # DPR TYPE of raw frames, PRO CATG of products
+    ifu: int | None = None
+    exptime: float | None = None
+    partner: str | None = None   # another raw bias of the night, for the read noise
+    image_dir: str | None = None
+
+
+_DISCOVER = text("""
+    WITH candidates AS (
+        SELECT f.file_id, f.path, f.updated_at, 'raw' AS kind, r.dpr_type AS category,
+               r.night, r.ins_mode, NULL::smallint AS ifu, r.exptime, r.date_obs
+        FROM qc.files f JOIN qc.raw_frames r USING (file_id)
+        WHERE r.dpr_type = ANY(:raw_types)
+        UNION ALL
+        SELECT f.file_id, f.path, f.updated_at, 'product', p.pro_catg, p.night, p.ins_mode,
+               p.ifu, p.exptime, p.date_obs
+        FROM qc.files f JOIN qc.products p USING (file_id)
+        WHERE p.pro_catg = ANY(:product_types)
+    ), biases AS (
+        SELECT file_id, COALESCE(lead(path) OVER w, lag(path) OVER w) AS partner
+        FROM candidates WHERE kind = 'raw' AND category = 'BIAS'
+        WINDOW w AS (PARTITION BY night ORDER BY date_obs, file_id)
+    )
+    SELECT c.*, b.partner FROM candidates c
+    LEFT JOIN biases b USING (file_id)
+    LEFT JOIN qc.qc_done d USING (file_id)
+    WHERE (CAST(:night_from AS date) IS NULL OR c.night >= :night_from)
+      AND (CAST(:night_to AS date) IS NULL OR c.night <= :night_to)
+      AND (d.file_id IS NULL OR d.status = 'failed' OR d.code_version <> :version
+           OR d.file_updated_at < c.updated_at)
+    ORDER BY c.night, c.kind DESC, c.category, c.file_id""")
+
+
+def discover(engine: Engine, image_root: Path, night_from: dt.date | None = None,
+             night_to: dt.date | None = None) -> list[Task]:
+    """The files that need QC in the night range (None: open-ended)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_DISCOVER, {
+            "raw_types": list(RAW_TYPES), "product_types": list(PRODUCT_TYPES),
+            "night_from": night_from, "night_to": night_to, "version": QC_VERSION}).all()
+    tasks = []
+    for r in rows:
+        kind = "raw" if r.kind == "raw" else {"WAVECAL_TABLE": "wavecal",
+                                              "DATACUBE_FINAL": "cube"}.get(r.category,
+                                                                            "master")
+        image_dir = str(image_root / r.night.isoformat() / str(r.file_id)) \
+            if kind == "cube" else None
+        tasks.append(Task(r.file_id, kind, r.path, r.night, r.ins_mode, r.updated_at,
+                          r.category, r.ifu, r.exptime, r.partner, image_dir))
+    return tasks
+
+
+def run_task(task: Task) -> tuple[Task, TaskResult | str]:
+    """Compute one task: its result, or the error text. Never raises."""
+    from qcservice.qc.cubeqc import cube_qc
+    from qcservice.qc.masters import master_qc, wavecal_qc
+    from qcservice.qc.raw import raw_frame_qc
+
+    try:
+        if not os.path.exists(task.path):
+            return task, f"file is gone: {task.path}"
+        if task.task == "raw":
+            return task, raw_frame_qc(task.path, task.category, task.exptime, task.partner)
+        if task.task == "master":
+            return task, master_qc(task.path, task.category, task.ifu)
+        if task.task == "wavecal":
+            return task, wavecal_qc(task.path, task.ifu)
+        return task, cube_qc(task.path, task.image_dir)
+    except Exception as exc:  # one bad file must not stop the night
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return task, f"{task.path}: {detail}"
+
+
+def execute(tasks: list[Task], workers: int = 1, scheduler: str | None = None
+            ) -> Iterator[tuple[Task, TaskResult | str]]:
+    """Results as they complete: inline, on a local process pool, or on Dask."""
+    if scheduler:
+        yield from _execute_dask(tasks, scheduler)
+    elif workers <= 1 or len(tasks) < 2:
+        yield from map(run_task, tasks)
+    else:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(run_task, t) for t in tasks]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def _execute_dask(tasks: list[Task], scheduler: str) -> Iterator[tuple]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = client.map(run_task, tasks, pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+
+
+def start_run(engine: Engine, args: dict) -> int:
+    """A job_runs row for this run; runs of this host whose process died are closed."""
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        for run_id, pid in conn.execute(text(
+                "SELECT run_id, (args->>'pid')::int FROM qc.job_runs WHERE kind = 'qc' "
+                "AND status = 'running' AND host = :h"), {"h": host}):
+            if pid and not _alive(pid):
+                conn.execute(text("UPDATE qc.job_runs SET status = 'failed', finished_at = "
+                                  "now(), message = 'interrupted: its process is gone' "
+                                  "WHERE run_id = :r"), {"r": run_id})
+        return conn.execute(text(
+            "INSERT INTO qc.job_runs (kind, host, args) VALUES ('qc', :h, CAST(:a AS jsonb)) "
+            "RETURNING run_id"), {"h": host, "a": _dumps({**args, "pid": os.getpid()})}
+        ).scalar_one()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dumps(value: dict) -> str:
+    import json
+
+    return json.dumps(value, default=str)

@@ -1,0 +1,84 @@
+"""QC images and plots as PNG files (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from qcservice.qc.cube import SKY_LINES_A
+from qcservice.qc.result import Image
+
+
+def _stretch(image: np.ndarray) -> np.ndarray:
+    finite = image[np.isfinite(image)]
+    if finite.size == 0:
+        return np.zeros_like(image)
+    lo, hi = np.percentile(finite, [1, 99.5])
+    scaled = np.clip((np.nan_to_num(image, nan=lo) - lo) / max(hi - lo, 1e-12), 0, 1)
+    return np.arcsinh(10 * scaled) / np.arcsinh(10)
+
+
+def _save(fig, path: Path, kind: str, title: str) -> Image:
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return Image(kind, str(path), title)
+
+
+def white_light(white: np.ndarray, stars: list, path: Path) -> Image:
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.imshow(_stretch(white), origin="lower", cmap="gray")
+    for k, s in enumerate(stars, 1):
+        ax.plot(s[1], s[2], "o", mfc="none", mec="tab:red", ms=12)
+        ax.annotate(str(k), (s[1], s[2]), color="tab:red", xytext=(6, 6),
+                    textcoords="offset points")
+    ax.set_title("white light (stars used for the PSF circled)")
+    return _save(fig, path, "white_light", "White-light image")
+
+
+def rgb(bands: list[np.ndarray], path: Path) -> Image:
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.imshow(np.dstack([_stretch(b) for b in bands]), origin="lower")
+    ax.set_title("R 7500-9300  G 6000-7500  B 4750-6000 A")
+    return _save(fig, path, "rgb", "RGB image")
+
+
+def psf_fwhm(data: dict, path: Path) -> Image | None:
+    if not data.get("wave"):
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(data["wave"], data["fwhm"], "o-")
+    ax.set_xlabel("wavelength [A]")
+    ax.set_ylabel("PSF FWHM [arcsec]")
+    ax.grid(alpha=0.3)
+    return _save(fig, path, "psf_fwhm", "PSF FWHM against wavelength")
+
+
+def psf_drift(data: dict, path: Path) -> Image | None:
+    if not data.get("dwave"):
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(data["dwave"], data["dx"], "o", label="x - x(7000 A)")
+    ax.plot(data["dwave"], data["dy"], "s", label="y - y(7000 A)")
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.set_xlabel("wavelength [A]")
+    ax.set_ylabel("centroid offset [spaxel]")
+    ax.legend()
+    return _save(fig, path, "psf_drift", "Centroid drift against wavelength")
+
+
+def sky_residual(wave: np.ndarray, data: dict, path: Path) -> Image | None:
+    if not data.get("mean_spectrum"):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(wave, data["mean_spectrum"], lw=0.6)
+    for line in SKY_LINES_A:
+        ax.axvline(line, color="tab:red", lw=0.5, alpha=0.5)
+    ax.set_xlabel("wavelength [A]")
+    ax.set_ylabel("mean sky-spaxel flux")
+    ax.set_title("sky residual spectrum (sky lines in red)")
+    return _save(fig, path, "sky_residual", "Sky-subtraction residual spectrum")
