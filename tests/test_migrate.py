@@ -13,6 +13,7 @@ from qcservice.db.migrate import (
     MigrationError,
     applied_versions,
     apply_migrations,
+    load_migrations,
     migrations_dir,
     pending_migrations,
 )
@@ -20,7 +21,8 @@ from qcservice.db.migrate import (
 
 def test_template_is_fully_migrated_and_rerun_is_a_no_op(engine: Engine) -> None:
     versions = applied_versions(engine)
-    assert [v for v, _, _ in versions] == [1, 2, 3]
+    assert [v for v, _, _ in versions] == [m.version for m in load_migrations()]
+    assert versions[0][1] == "001_qc_core.sql"
     assert apply_migrations(engine) == []
     assert pending_migrations(engine) == []
     assert applied_versions(engine) == versions
