@@ -69,9 +69,31 @@ def geometry(path: str) -> CubeGeometry:
                         pixscale, data, by_name.get("STAT"))
 
 
-def memmap_cube(path: str, geo: CubeGeometry, h: Header) -> np.ndarray:
-    return np.memmap(path, dtype=">f4", mode="r", offset=h.data_offset,
-                     shape=(geo.nz, geo.ny, geo.nx))
+class PlaneReader:
+    """Planes of a 3D float32 extension read on demand: ``reader[z0:z1]`` is a
+    (planes, ny, nx) big-endian array. Reads go into one reused buffer (no memory map,
+    no fresh allocation per block), so the pages of a 3 GB cube neither accumulate in the
+    resident memory nor cost a page fault each: the array is valid until the next read.
+    """
+
+    def __init__(self, path: str, geo: CubeGeometry, h: Header) -> None:
+        self.path, self.geo, self.offset = path, geo, h.data_offset
+        self.plane_bytes = 4 * geo.nx * geo.ny
+        self._buffer = bytearray()
+
+    def __getitem__(self, planes: slice) -> np.ndarray:
+        z0, z1, _ = planes.indices(self.geo.nz)
+        count = max(0, z1 - z0)
+        size = count * self.plane_bytes
+        if len(self._buffer) < size:
+            self._buffer = bytearray(size)
+        view = memoryview(self._buffer)[:size]
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset + z0 * self.plane_bytes)
+            got = fh.readinto(view)
+        if got != size:
+            raise ValueError(f"{self.path}: cube data ends before plane {z1}")
+        return np.frombuffer(view, dtype=">f4").reshape(count, self.geo.ny, self.geo.nx)
 
 
 def plane_blocks(geo: CubeGeometry, first: int = 0, stop: int | None = None):
@@ -81,7 +103,7 @@ def plane_blocks(geo: CubeGeometry, first: int = 0, stop: int | None = None):
         yield z, min(stop, z + step)
 
 
-def band_mean(cube: np.ndarray, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
+def band_mean(cube: PlaneReader, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
     """Mean image of the planes between ``lo`` and ``hi`` A (NaN-aware, block by block)."""
     first, stop = geo.planes(lo, hi)
     total = np.zeros((geo.ny, geo.nx))
@@ -95,15 +117,18 @@ def band_mean(cube: np.ndarray, geo: CubeGeometry, lo: float, hi: float) -> np.n
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def band_median(cube: np.ndarray, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
+def band_median(cube: PlaneReader, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
     """Median image of a narrow band, sky-line planes left out: robust to sky residuals."""
     first, stop = geo.planes(lo, hi)
     wave = geo.wave0 + geo.dwave * np.arange(first, stop)
     clear = np.all(np.abs(wave[:, None] - np.array(SKY_LINES_A)[None, :]) > 4.0, axis=1)
-    planes = np.asarray(cube[first:stop], dtype=np.float32)[clear]
-    with np.errstate(all="ignore"):
-        return np.nanmedian(planes, axis=0) if planes.size else np.full((geo.ny, geo.nx),
-                                                                         np.nan)
+    planes = cube[first:stop].astype(np.float32)[clear]
+    if not planes.size:
+        return np.full((geo.ny, geo.nx), np.nan)
+    if np.isnan(planes).any():      # nanmedian is slow: only when there are NaNs
+        with np.errstate(all="ignore"):
+            return np.nanmedian(planes, axis=0)
+    return np.median(planes, axis=0)
 
 
 # --- PSF -------------------------------------------------------------------------------

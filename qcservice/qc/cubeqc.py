@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,37 +13,90 @@ from qcservice.qc.cube import (
     BANDS_A,
     RGB_A,
     SKY_LINES_A,
-    band_mean,
+    PlaneReader,
     band_median,
     find_stars,
     geometry,
-    memmap_cube,
     plane_blocks,
     psf_metrics,
 )
 from qcservice.qc.result import Image, Metric, TaskResult
-from qcservice.qc.sky import sky_mask, sky_metrics
+from qcservice.qc.sky import SIDE_BAND_A, sky_mask, sky_metrics
+
+MAX_SKY_SPAXELS = 2000  # an even sample of the sky spaxels: the residual RMS needs no more
 
 
-def _sky_spectra(cube: np.ndarray, stat: np.ndarray | None, geo, mask: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(planes x sky spaxels) data and variance, read block by block."""
-    idx = np.flatnonzero(mask.ravel())
-    data = np.empty((geo.nz, idx.size), dtype=np.float32)
-    var = None if stat is None else np.empty_like(data)
+def _white_and_rgb(cube: PlaneReader, geo) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One pass over the cube: the white-light image and the three RGB band images.
+
+    The planes are cut into contiguous segments at the RGB band edges; each plane is
+    summed once (in float32 within a block, float64 across blocks) and the white light
+    is the sum of all segments.
+    """
+    rgb = [geo.planes(lo, hi - 1e-6) for lo, hi in RGB_A]
+    edges = sorted({0, geo.nz, *(z for band in rgb for z in band)})
+    segments = list(itertools.pairwise(edges))
+    sums = np.zeros((len(segments), geo.ny, geo.nx))
+    counts = np.zeros((len(segments), geo.ny, geo.nx))
     for z0, z1 in plane_blocks(geo):
-        data[z0:z1] = np.asarray(cube[z0:z1]).reshape(z1 - z0, -1)[:, idx]
+        block = cube[z0:z1].astype(np.float32)          # native copy, ours to modify
+        bad = np.isnan(block)
+        has_bad = bool(bad.any())
+        if has_bad:
+            block[bad] = 0.0
+        for k, (s0, s1) in enumerate(segments):
+            lo, hi = max(s0, z0) - z0, min(s1, z1) - z0
+            if lo < hi:
+                sums[k] += block[lo:hi].sum(axis=0)
+                counts[k] += (hi - lo) - (bad[lo:hi].sum(axis=0) if has_bad else 0)
+
+    def mean(parts: list[int]) -> np.ndarray:
+        total, n = sums[parts].sum(axis=0), counts[parts].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+    in_band = [[k for k, (s0, s1) in enumerate(segments) if b0 <= s0 and s1 <= b1]
+               for b0, b1 in rgb]
+    return mean(list(range(len(segments)))), [mean(parts) for parts in in_band]
+
+
+def _sky_planes(geo) -> list[tuple[int, int]]:
+    """Plane ranges around the sky lines (line windows and side bands), merged."""
+    ranges = sorted(geo.planes(line - SIDE_BAND_A[1] - 2, line + SIDE_BAND_A[1] + 2)
+                    for line in SKY_LINES_A)
+    merged: list[tuple[int, int]] = []
+    for z0, z1 in ranges:
+        if z0 >= z1:
+            continue
+        if merged and z0 <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(z1, merged[-1][1]))
+        else:
+            merged.append((z0, z1))
+    return merged
+
+
+def _sky_spectra(cube: PlaneReader, stat: PlaneReader | None, geo, mask: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(planes x sky spaxels) data and variance around the sky lines (NaN elsewhere):
+    about a tenth of the cube is read, not all of it."""
+    idx = np.flatnonzero(mask.ravel())
+    if idx.size > MAX_SKY_SPAXELS:
+        idx = idx[np.linspace(0, idx.size - 1, MAX_SKY_SPAXELS).astype(int)]
+    data = np.full((geo.nz, idx.size), np.nan, dtype=np.float32)
+    var = None if stat is None else np.full_like(data, np.nan)
+    for z0, z1 in _sky_planes(geo):
+        data[z0:z1] = cube[z0:z1].reshape(z1 - z0, -1)[:, idx]
         if var is not None:
-            var[z0:z1] = np.asarray(stat[z0:z1]).reshape(z1 - z0, -1)[:, idx]
+            var[z0:z1] = stat[z0:z1].reshape(z1 - z0, -1)[:, idx]
     return data, var
 
 
 def cube_qc(path: str, image_dir: str | None) -> TaskResult:
     """Metrics (PSF, positions, drift, sky residual) and images of one final cube."""
     geo = geometry(path)
-    cube = memmap_cube(path, geo, geo.data)
-    stat = memmap_cube(path, geo, geo.stat) if geo.stat is not None else None
-    white = band_mean(cube, geo, geo.wave0, geo.wave0 + geo.dwave * geo.nz)
+    cube = PlaneReader(path, geo, geo.data)
+    stat = PlaneReader(path, geo, geo.stat) if geo.stat is not None else None
+    white, rgb = _white_and_rgb(cube, geo)
     metrics = [Metric("cube.white_median", float(np.nanmedian(white)), "flux"),
                Metric("cube.pixscale", geo.pixscale, "arcsec")]
     stars = find_stars(white)
@@ -60,7 +114,6 @@ def cube_qc(path: str, image_dir: str | None) -> TaskResult:
     if image_dir:
         out = Path(image_dir)
         out.mkdir(parents=True, exist_ok=True)
-        rgb = [band_mean(cube, geo, lo, hi) for lo, hi in RGB_A]
         images = [
             plots.white_light(white, stars, out / "white_light.png"),
             plots.rgb(rgb, out / "rgb.png"),

@@ -18,7 +18,15 @@ import math
 import numpy as np
 
 from qcservice.ingest.fitsheader import Header, read_headers
-from qcservice.qc.rawpix import SATURATED, Quadrant, clipped_stats, quadrants, read_chan
+from qcservice.qc.rawpix import (
+    Quadrant,
+    clipped_stats,
+    count_saturated,
+    map_chan,
+    physical,
+    quadrants,
+    sample_rows,
+)
 from qcservice.qc.result import Metric, TaskResult
 
 N_SLICE = 48
@@ -29,15 +37,23 @@ def _chans(path: str) -> dict[int, Header]:
             if (h.extname or "").startswith("CHAN") and h.extname[4:].isdigit()}
 
 
-def _trimmed(pixels: np.ndarray, quads: list[Quadrant]) -> np.ndarray:
-    """The four data windows joined (bottom row: Q1 Q2, top row: Q4 Q3)."""
-    q = {x.number: pixels[x.data] for x in quads}
+def _window(stored: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+    """Sampled rows of a window, as physical ADU values."""
+    return physical(stored[sample_rows(window)])
+
+
+def _trimmed(stored: np.ndarray, quads: list[Quadrant], rows: int = 64) -> np.ndarray:
+    """``rows`` rows of each data window, joined (bottom: Q1 Q2, top: Q4 Q3)."""
+    q = {}
+    for x in quads:
+        width = x.data[1].stop - x.data[1].start
+        q[x.number] = physical(stored[sample_rows(x.data, budget=rows * width)])
     return np.block([[q[1], q[2]], [q[4], q[3]]])
 
 
 def dead_slices(trimmed: np.ndarray, faint: float = 0.25) -> int:
-    """Number of slices missing from a lamp flat's column profile."""
-    profile = np.median(trimmed, axis=0)
+    """Number of slices missing from a lamp flat's column profile (mean over rows)."""
+    profile = trimmed.mean(axis=0)
     lit = profile[profile > np.percentile(profile, 50) * 0.5]
     if lit.size == 0:
         return N_SLICE
@@ -55,12 +71,13 @@ def dead_slices(trimmed: np.ndarray, faint: float = 0.25) -> int:
     return runs
 
 
-def _frame_metrics(ifu: int, pixels: np.ndarray, quads: list[Quadrant]) -> list[Metric]:
-    out = [Metric("raw.nsaturated", int(np.count_nonzero(pixels == SATURATED)), "pix", ifu)]
+def _frame_metrics(ifu: int, stored: np.ndarray, quads: list[Quadrant],
+                   nsaturated: int) -> list[Metric]:
+    out = [Metric("raw.nsaturated", nsaturated, "pix", ifu)]
     for q in quads:
         sub = f"Q{q.number}"
-        level, noise = clipped_stats(pixels[q.data])
-        over, _ = clipped_stats(pixels[q.overscan])
+        level, noise = clipped_stats(_window(stored, q.data))
+        over, _ = clipped_stats(_window(stored, q.overscan))
         out += [Metric("raw.level", level, "adu", ifu, sub),
                 Metric("raw.noise", noise, "adu", ifu, sub),
                 Metric("raw.overscan", over, "adu", ifu, sub)]
@@ -77,47 +94,53 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
     for ifu in sorted(chans):
         h = chans[ifu]
         quads = quadrants(h)
-        pixels = read_chan(path, h)
-        metrics += _frame_metrics(ifu, pixels, quads)
+        stored = map_chan(path, h)
+        nsaturated = count_saturated(stored)
+        metrics += _frame_metrics(ifu, stored, quads, nsaturated)
         if kind == "BIAS":
-            metrics += _bias(ifu, pixels, quads, partner, partner_chans.get(ifu))
+            other = partner_chans.get(ifu)
+            metrics += _bias(ifu, stored, quads,
+                             map_chan(partner, other) if other is not None else None)
         elif kind == "DARK" and exptime:
-            metrics += _dark(ifu, pixels, quads, exptime)
+            metrics += _dark(ifu, stored, quads, exptime)
         elif kind.startswith("FLAT"):
-            metrics += _flat(ifu, pixels, quads)
+            metrics += _flat(ifu, stored, quads, nsaturated)
     return TaskResult(metrics=metrics)
 
 
-def _bias(ifu: int, pixels: np.ndarray, quads: list[Quadrant], partner: str | None,
-          partner_h: Header | None) -> list[Metric]:
+def _bias(ifu: int, stored: np.ndarray, quads: list[Quadrant], other: np.ndarray | None
+          ) -> list[Metric]:
     out = []
-    other = read_chan(partner, partner_h) if partner and partner_h is not None else None
     for q in quads:
         sub = f"Q{q.number}"
-        out.append(Metric("bias.level", clipped_stats(pixels[q.data])[0], "adu", ifu, sub))
+        data = _window(stored, q.data)
+        out.append(Metric("bias.level", clipped_stats(data)[0], "adu", ifu, sub))
         if other is not None:
-            diff = pixels[q.data].astype(np.int32) - other[q.data].astype(np.int32)
+            diff = data.astype(np.int32) - _window(other, q.data).astype(np.int32)
             ron = clipped_stats(diff)[1] / math.sqrt(2)
             out += [Metric("bias.ron", ron, "adu", ifu, sub),
                     Metric("bias.ron_e", ron * q.gain, "e-", ifu, sub)]
     return out
 
 
-def _dark(ifu: int, pixels: np.ndarray, quads: list[Quadrant], exptime: float) -> list[Metric]:
+def _dark(ifu: int, stored: np.ndarray, quads: list[Quadrant], exptime: float
+          ) -> list[Metric]:
     out = []
     for q in quads:
-        signal = clipped_stats(pixels[q.data])[0] - clipped_stats(pixels[q.overscan])[0]
+        signal = clipped_stats(_window(stored, q.data))[0] - \
+            clipped_stats(_window(stored, q.overscan))[0]
         out.append(Metric("dark.current", signal * q.gain * 3600.0 / exptime, "e-/pix/h",
                           ifu, f"Q{q.number}"))
     return out
 
 
-def _flat(ifu: int, pixels: np.ndarray, quads: list[Quadrant]) -> list[Metric]:
+def _flat(ifu: int, stored: np.ndarray, quads: list[Quadrant], nsaturated: int
+          ) -> list[Metric]:
     out = []
     for q in quads:
-        flux = float(np.median(pixels[q.data])) - clipped_stats(pixels[q.overscan])[0]
+        flux = clipped_stats(_window(stored, q.data))[0] - \
+            clipped_stats(_window(stored, q.overscan))[0]
         out.append(Metric("flat.flux", flux, "adu", ifu, f"Q{q.number}"))
-    out.append(Metric("flat.nsaturated", int(np.count_nonzero(pixels == SATURATED)), "pix",
-                      ifu))
-    out.append(Metric("flat.dead_slices", dead_slices(_trimmed(pixels, quads)), "", ifu))
+    out.append(Metric("flat.nsaturated", nsaturated, "pix", ifu))
+    out.append(Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "", ifu))
     return out

@@ -11,6 +11,8 @@ subtraction, growing with the residual).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from qcservice.qc.result import Metric
@@ -73,6 +75,8 @@ def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
     if np.isfinite(noise) and noise > 0:
         metrics += [Metric("sky.residual_noise", noise, "flux"),
                     Metric("sky.residual_ratio", rms / noise, "")]
-    plot = {"lines": used, "line_rms": np.sqrt(np.nanmean(amp ** 2, axis=1)).tolist(),
-            "mean_spectrum": np.nanmean(data, axis=1).tolist()}
+    with warnings.catch_warnings():   # planes away from the sky lines were not read
+        warnings.simplefilter("ignore", RuntimeWarning)
+        plot = {"lines": used, "line_rms": np.sqrt(np.nanmean(amp ** 2, axis=1)).tolist(),
+                "mean_spectrum": np.nanmean(data, axis=1).tolist()}
     return metrics, plot
