@@ -1,8 +1,8 @@
 """``musedc demo``: a simulated night through the data centre, end to end.
 
-Today: simulate (once; the simulator is deterministic, so a rerun reuses the files), add
-the real MUSE cube of the mpdaf wheel when it is installed, start the embedded database,
-ingest, and show what the catalogue holds. Later stages (QC, viewer, VO) join here.
+Simulate (once; the simulator is deterministic, so a rerun reuses the files), add the
+real MUSE cube of the mpdaf wheel when it is installed, start the embedded database,
+ingest, run QC over all 24 IFUs, and show what the catalogue holds and what QC flagged.
 """
 
 from __future__ import annotations
@@ -32,6 +32,29 @@ def _real_cube(dest: Path) -> Path | None:
     return target
 
 
+def flagged_summary(engine) -> list[str]:
+    """One line per file QC did not pass: state, flags, how many IFUs are flagged."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT f.filename, q.state, q.flags,
+                   (SELECT string_agg(DISTINCT flag, ',') FROM qc.ifu_status s,
+                           unnest(s.flags) flag WHERE s.file_id = f.file_id) AS ifu_flags,
+                   (SELECT count(*) FROM qc.ifu_status s WHERE s.file_id = f.file_id
+                      AND s.flags <> '{}') AS n_flagged,
+                   (SELECT count(*) FROM qc.ifu_status s WHERE s.file_id = f.file_id)
+                      AS n_ifus
+            FROM qc.qa q JOIN qc.files f USING (file_id)
+            WHERE q.state <> 'Pass' ORDER BY q.state, f.filename""")).all()
+    lines = []
+    for r in rows:
+        flags = ", ".join(filter(None, [",".join(r.flags), r.ifu_flags]))
+        ifus = f"; {r.n_flagged} of {r.n_ifus} IFUs flagged" if r.n_ifus else ""
+        lines.append(f"{r.state:<7} {r.filename}: {flags}{ifus}")
+    return lines
+
+
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Where the demo's FITS files go (default: $MUSEDC_HOME/demo).")
@@ -45,21 +68,24 @@ def _real_cube(dest: Path) -> Path | None:
 @click.pass_obj
 def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
          start_night: str) -> None:
-    """Run the demo: simulate a night, catalogue it, and show the result.
+    """Run the demo: simulate a night, catalogue it, check it, and show the result.
 
     Simulates NIGHTS nights of MUSE data (raw frames of every kind, master calibrations
     of the 24 IFUs, cubes, images and spectra, with deliberate faults), adds the real MUSE
     cube shipped by mpdaf, starts the embedded PostgreSQL (unless MUSEDC_DATABASE_URL is
-    set), ingests everything and prints the catalogue per night. Safe to rerun: existing
-    simulated nights are reused and the ingest only takes what changed.
+    set), ingests everything, runs QC over all 24 IFUs and prints the catalogue per night
+    and every file QC did not pass. Safe to rerun: existing simulated nights are reused,
+    and ingest and QC only take what changed.
     """
     from qcservice.ingest.runner import ingest_paths
+    from qcservice.qc.cli import image_root
+    from qcservice.qc.run import run_qc
     from qcservice.simulate import simulate
 
     settings = obj.settings
     data_dir = data_dir or settings.home / "demo"
     sim_dir = data_dir / "sim"
-    click.echo(f"[1/3] simulating {nights} night(s) at scale {scale!r} into {sim_dir}")
+    click.echo(f"[1/4] simulating {nights} night(s) at scale {scale!r} into {sim_dir}")
     marker = sim_dir / f".done-{scale}-{seed}-{start_night}-{nights}"
     if marker.exists():
         click.echo("      reusing the nights simulated before (same scale, seed, nights)")
@@ -71,7 +97,7 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
     if cube:
         click.echo(f"      plus the real MUSE cube of mpdaf: {cube}")
 
-    click.echo("[2/3] cataloguing (headers only; broken files are named and skipped)")
+    click.echo("[2/4] cataloguing (headers only; broken files are named and skipped)")
     engine = make_engine(settings)
     report = ingest_paths(engine, [data_dir], project=settings.project,
                           workers=settings.effective_workers(), checksum=settings.checksum,
@@ -80,7 +106,14 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
     for path, reason in report.failures:
         click.echo(f"      refused {path}: {reason}")
 
-    click.echo("[3/3] the catalogue, newest night first")
+    click.echo("[3/4] quality control of every IFU (metrics, thresholds, flags, QA state)")
+    qc_report = run_qc(engine, image_root(settings.home),
+                       workers=settings.effective_workers(), progress=False)
+    click.echo(f"      qc run {qc_report.run_id}: {qc_report.summary()}")
+    for line in flagged_summary(engine):
+        click.echo(f"      {line}")
+
+    click.echo("[4/4] the catalogue, newest night first")
     click.echo(format_counts(night_counts(engine)))
     click.echo(f"\nDatabase: {settings.pg_dir if settings.embedded else 'external'}; "
                f"'musedc db psql' opens it, 'musedc db stop' stops it.")

@@ -19,6 +19,8 @@ def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path:
     assert "2024-03-09" in first.output and "MASTER_BIAS 24" in first.output
     assert "2014-12-07" in first.output            # the real cube of mpdaf
     assert "refused" in first.output               # the deliberately broken frame
+    assert "Fail    DATACUBE_FINAL_2.fits: BAD_SKY_SUB" in first.output
+    assert "Check   MUSE." in first.output and "1 of 24 IFUs flagged" in first.output
     engine = create_engine(cli_env["MUSEDC_DATABASE_URL"])
     with engine.connect() as conn:
         n_files = conn.execute(text("SELECT count(*) FROM qc.files")).scalar()
@@ -27,6 +29,7 @@ def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path:
     second = runner.invoke(main, args, env=cli_env)
     assert second.exit_code == 0, second.output
     assert "reusing" in second.output and "0 new, 0 updated" in second.output
+    assert "0 checked" in second.output
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM qc.files")).scalar() == n_files
     engine.dispose()
