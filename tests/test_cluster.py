@@ -117,3 +117,29 @@ def test_other_mode_of_running() -> None:
         subprocess.run([*run, "db", "stop"], env=env, user=user.pw_uid, group=user.pw_gid,
                        extra_groups=[], capture_output=True, timeout=120, cwd=str(home))
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_port_taken_is_named_and_a_later_start_recovers() -> None:
+    import socket
+
+    home = open_tempdir("musedc-port-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    env.update(MUSEDC_HOME=str(home), MUSEDC_PG_PORT=str(port))
+    runner = CliRunner()
+    try:
+        result = runner.invoke(main, ["db", "start"], env=env)
+        assert result.exit_code == 1
+        assert f"port {port} is taken by another server" in result.output
+        assert "Traceback" not in result.output
+        blocker.close()
+        result = runner.invoke(main, ["db", "migrate"], env=env)   # starts it, then migrates
+        assert result.exit_code == 0, result.output
+        assert "applied 001_qc_core.sql" in result.output
+    finally:
+        blocker.close()
+        EmbeddedCluster(load_settings(env)).stop()
+        shutil.rmtree(home, ignore_errors=True)
