@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from astropy.io import fits
+from benchlib import best_of, free_port
 from sqlalchemy import create_engine, text
 
 from qcservice.config import load_settings
@@ -32,21 +30,6 @@ from qcservice.db.cluster import EmbeddedCluster
 from qcservice.ingest.fitsheader import read_headers
 from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -59,7 +42,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="musedc-bench-", dir="/tmp"))
     work.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
-    settings = load_settings(env, home=str(work / "home"), pg_port=_free_port())
+    settings = load_settings(env, home=str(work / "home"), pg_port=free_port())
     try:
         simulate(work / "sim", nights=args.nights, scale=args.scale, seed=3, faults=False)
         raws = sorted((work / "sim").glob("*/raw/*.fits"))
@@ -88,8 +71,8 @@ def main() -> None:
             def run(workers: int = workers, checksum: bool = checksum) -> None:
                 eng = create_engine(url)
                 with eng.begin() as conn:
-                    conn.execute(text("TRUNCATE qc.files, qc.groups, qc.ingest_failures "
-                                      "CASCADE"))
+                    conn.execute(text("TRUNCATE qc.files, qc.ingest_failures CASCADE"))
+                    conn.execute(text("DELETE FROM qc.groups WHERE kind = 'programme'"))
                 report = ingest_paths(eng, raws, workers=workers, checksum=checksum)
                 assert report.ok and report.new == n, report.summary()
                 eng.dispose()

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")      # one core, as the issue asks
@@ -31,20 +30,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 from astropy.io import fits
+from benchlib import best_of
 
 from qcservice.ingest.fitsheader import read_headers
 from qcservice.qc.raw import raw_frame_qc
 from qcservice.qc.rawpix import quadrants
 from qcservice.simulate.night import write_raw_exposure
-
-
-def best(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def memory_bound_sum(path: Path) -> int:
@@ -73,10 +64,10 @@ def raw_figures(work: Path, repeat: int) -> None:
     flat = write_raw_exposure(work / "c", "2015-01-01", "FLAT", "full", seed=3)
     print(f"raw exposure: {bias.stat().st_size / 1e6:.0f} MB, 24 CHAN x 4224 x 4240 uint16")
     memory_bound_sum(bias), memory_bound_sum(partner), memory_bound_sum(flat)   # warm up
-    base = best(repeat, lambda: memory_bound_sum(bias))
-    naive = best(1, lambda: naive_qc(bias))
-    ours_bias = best(repeat, lambda: raw_frame_qc(str(bias), "BIAS", 0.0, str(partner)))
-    ours_flat = best(repeat, lambda: raw_frame_qc(str(flat), "FLAT,LAMP", 15.0))
+    base = best_of(repeat, lambda: memory_bound_sum(bias))
+    naive = best_of(1, lambda: naive_qc(bias))
+    ours_bias = best_of(repeat, lambda: raw_frame_qc(str(bias), "BIAS", 0.0, str(partner)))
+    ours_flat = best_of(repeat, lambda: raw_frame_qc(str(flat), "FLAT,LAMP", 15.0))
     print(f"{'figure':<44} {'seconds':>8} {'ratio':>8}")
     print(f"{'baseline: memory-bound sum of the pixels':<44} {base:8.3f} {1.0:8.2f}")
     print(f"{'naive: astropy + numpy median/std per quad':<44} {naive:8.3f} "

@@ -13,17 +13,17 @@ import datetime as dt
 import hashlib
 import multiprocessing as mp
 import os
-import socket
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from qcservice.db.jobruns import job_run
 from qcservice.db.schema import tables
 from qcservice.ingest.classify import Classified, Rejected, classify
 from qcservice.ingest.fitsheader import FitsFormatError, read_headers
@@ -163,23 +163,19 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], *, project: str = 
         else:
             todo.append(c)
 
-    with engine.begin() as conn:
-        report.run_id = conn.execute(insert(t.job_runs).values(
-            kind="ingest", host=socket.gethostname(),
-            args={"paths": [str(p) for p in paths], "project": project, "workers": workers,
-                  "checksum": checksum}).returning(t.job_runs.c.run_id)).scalar_one()
-    try:
+    args = {"paths": [str(p) for p in paths], "project": project, "workers": workers,
+            "checksum": checksum}
+    with job_run(engine, "ingest", args) as run:
+        report.run_id = run.run_id
         with engine.begin() as conn:
             for c in unreadable:
                 record_failure(conn, t, c.path, c.error, None, None, report.run_id)
                 report.failures.append((c.path, c.error))
         _ingest_todo(engine, todo, report, project_id, workers, checksum, proprietary_days,
                      progress)
-    except BaseException as exc:
-        _finish(engine, report, "failed", f"interrupted: {type(exc).__name__}: {exc}")
-        raise
-    status = "failed" if report.failures else ("finished" if todo else "nothing_to_do")
-    _finish(engine, report, status, report.summary())
+        run.done, run.skipped = report.new + report.updated, report.unchanged
+        run.failed, run.had_work = len(report.failures), bool(todo)
+        run.message = report.summary()
     return report
 
 
@@ -223,11 +219,3 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         report.updated += 1
                 relink_provenance(conn, [i for i, _ in stored], [n for _, n in stored])
             bar.update(len(batch))
-
-
-def _finish(engine: Engine, report: IngestReport, status: str, message: str) -> None:
-    t = tables(engine)
-    with engine.begin() as conn:
-        conn.execute(update(t.job_runs).where(t.job_runs.c.run_id == report.run_id).values(
-            status=status, finished_at=func.now(), n_done=report.new + report.updated,
-            n_skipped=report.unchanged, n_failed=len(report.failures), message=message))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing as mp
 import os
-import socket
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -137,36 +136,3 @@ def _execute_dask(tasks: list[Task], scheduler: str) -> Iterator[tuple]:
         futures = client.map(run_task, tasks, pure=False)
         for future in dask_completed(futures):
             yield future.result()
-
-
-def start_run(engine: Engine, args: dict) -> int:
-    """A job_runs row for this run; runs of this host whose process died are closed."""
-    host = socket.gethostname()
-    with engine.begin() as conn:
-        for run_id, pid in conn.execute(text(
-                "SELECT run_id, (args->>'pid')::int FROM qc.job_runs WHERE kind = 'qc' "
-                "AND status = 'running' AND host = :h"), {"h": host}):
-            if pid and not _alive(pid):
-                conn.execute(text("UPDATE qc.job_runs SET status = 'failed', finished_at = "
-                                  "now(), message = 'interrupted: its process is gone' "
-                                  "WHERE run_id = :r"), {"r": run_id})
-        return conn.execute(text(
-            "INSERT INTO qc.job_runs (kind, host, args) VALUES ('qc', :h, CAST(:a AS jsonb)) "
-            "RETURNING run_id"), {"h": host, "a": _dumps({**args, "pid": os.getpid()})}
-        ).scalar_one()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _dumps(value: dict) -> str:
-    import json
-
-    return json.dumps(value, default=str)

@@ -7,12 +7,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from tqdm import tqdm
 
+from qcservice.db.jobruns import job_run
 from qcservice.db.schema import tables
 from qcservice.qc import thresholds as thr
-from qcservice.qc.jobs import QC_VERSION, discover, execute, start_run
+from qcservice.qc.jobs import QC_VERSION, discover, execute
 from qcservice.qc.record import record_failure, record_result
 
 
@@ -42,39 +43,32 @@ def run_qc(engine: Engine, image_root: Path, *, night_from: dt.date | None = Non
         thresholds = thr.ThresholdSet(thr.load(conn))
     tasks = discover(engine, image_root, night_from, night_to)
     report = QcReport()
-    report.run_id = start_run(engine, {
-        "night_from": night_from, "night_to": night_to, "workers": workers,
-        "scheduler": scheduler, "version": QC_VERSION, "tasks": len(tasks)})
-    try:
-        with tqdm(total=len(tasks), unit="file", desc="qc", disable=not progress,
-                  file=sys.stderr, dynamic_ncols=True) as bar:
-            for task, result in execute(tasks, workers, scheduler):
-                with engine.begin() as conn:
-                    common = {"file_id": task.file_id, "task": task.task,
-                              "file_updated_at": task.updated_at, "code_version": QC_VERSION,
-                              "run_id": report.run_id}
-                    if isinstance(result, str):
-                        record_failure(conn, t, error=result, **common)
-                        report.failures.append((task.path, result))
-                    else:
-                        state = record_result(conn, t, result=result, thresholds=thresholds,
-                                              night=task.night, ins_mode=task.ins_mode,
-                                              **common)
-                        report.done += 1
-                        report.states[state] = report.states.get(state, 0) + 1
-                bar.update(1)
-    except BaseException as exc:
-        _finish(engine, report, "failed", f"interrupted: {type(exc).__name__}: {exc}")
-        raise
-    status = "failed" if report.failures else ("finished" if tasks else "nothing_to_do")
-    _finish(engine, report, status, report.summary())
+    args = {"night_from": night_from, "night_to": night_to, "workers": workers,
+            "scheduler": scheduler, "version": QC_VERSION, "tasks": len(tasks)}
+    with job_run(engine, "qc", args) as run:
+        report.run_id = run.run_id
+        _execute(engine, tasks, report, thresholds, workers, scheduler, progress)
+        run.done, run.failed, run.had_work = report.done, len(report.failures), bool(tasks)
+        run.message = report.summary()
     return report
 
 
-def _finish(engine: Engine, report: QcReport, status: str, message: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE qc.job_runs SET status = :s, finished_at = now(), n_done = :d, "
-            "n_failed = :f, message = :m WHERE run_id = :r"),
-            {"s": status, "d": report.done, "f": len(report.failures), "m": message,
-             "r": report.run_id})
+def _execute(engine: Engine, tasks: list, report: QcReport, thresholds: thr.ThresholdSet,
+             workers: int, scheduler: str | None, progress: bool) -> None:
+    t = tables(engine)
+    with tqdm(total=len(tasks), unit="file", desc="qc", disable=not progress,
+              file=sys.stderr, dynamic_ncols=True) as bar:
+        for task, result in execute(tasks, workers, scheduler):
+            with engine.begin() as conn:
+                common = {"file_id": task.file_id, "task": task.task,
+                          "file_updated_at": task.updated_at, "code_version": QC_VERSION,
+                          "run_id": report.run_id}
+                if isinstance(result, str):
+                    record_failure(conn, t, error=result, **common)
+                    report.failures.append((task.path, result))
+                else:
+                    state = record_result(conn, t, result=result, thresholds=thresholds,
+                                          night=task.night, ins_mode=task.ins_mode, **common)
+                    report.done += 1
+                    report.states[state] = report.states.get(state, 0) + 1
+            bar.update(1)
