@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qcservice.simulate import calib, headers
+from qcservice.simulate import headers, masters
 from qcservice.simulate.context import NightContext, write_raw_frames
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.headers import Recipe
@@ -38,7 +38,7 @@ def _primary(ctx: NightContext, det: IfuDetector, first: Exposure, name: str, st
 
 
 def _save_master(ctx: NightContext, det: IfuDetector, exps: list[Exposure], step: int,
-                 pro_catg: str, recipe: Recipe, master: calib.Master, bunit: str,
+                 pro_catg: str, recipe: Recipe, master: masters.Master, bunit: str,
                  k: int | None = None) -> str:
     name = product_name(pro_catg, det.ifu, k)
     primary = _primary(ctx, det, exps[0], name, step, pro_catg, recipe, master.qc)
@@ -56,7 +56,7 @@ def biases(ctx: NightContext) -> None:
     recipe = Recipe("muse_bias", [(e.name, "BIAS") for e in good], params=_COMMON_PARAMS)
 
     def on_ifu(det: IfuDetector, chans: list[np.ndarray]) -> dict:
-        master = calib.master_bias(ctx.layout, det, chans)
+        master = masters.master_bias(ctx.layout, det, chans)
         _save_master(ctx, det, good, 0, "MASTER_BIAS", recipe, master, "adu")
         return master.summary
 
@@ -75,7 +75,7 @@ def darks(ctx: NightContext) -> None:
         recipe_ifu = Recipe(recipe.recipe_id, recipe.raws,
                             [(product_name("MASTER_BIAS", det.ifu), "MASTER_BIAS")],
                             params=recipe.params)
-        master = calib.master_dark(ctx.layout, det, chans, exps[0].exptime_s)
+        master = masters.master_dark(ctx.layout, det, chans, exps[0].exptime_s)
         _save_master(ctx, det, exps, 1, "MASTER_DARK", recipe_ifu, master, "count")
         return master.summary
 
@@ -95,7 +95,7 @@ def flats(ctx: NightContext) -> None:
             recipe = Recipe("muse_flat", [(e.name, "FLAT") for e in exps],
                             [(product_name("MASTER_BIAS", det.ifu), "MASTER_BIAS")],
                             params=_COMMON_PARAMS)
-            master = calib.master_flat(ctx.layout, det, chans)
+            master = masters.master_flat(ctx.layout, det, chans)
             _save_master(ctx, det, exps, 2 + (k or 1), "MASTER_FLAT", recipe, master,
                          "count", k)
             injected = signal_image(exps[0], ctx.layout, det, ctx.plan.faults,

@@ -15,9 +15,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from qcservice.simulate.calib import Master
 from qcservice.simulate.cards import CardSpec
 from qcservice.simulate.fitswrite import BLOCK, ImageSpec, write_images
+from qcservice.simulate.masters import Master
 
 PRODUCT_DIR = "products"
 
