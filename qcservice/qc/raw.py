@@ -14,6 +14,7 @@ Per IFU and quadrant (sub-unit ``Q1``..``Q4``):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,16 +72,28 @@ def dead_slices(trimmed: np.ndarray, faint: float = 0.25) -> int:
     return runs
 
 
-def _frame_metrics(ifu: int, stored: np.ndarray, quads: list[Quadrant],
-                   nsaturated: int) -> list[Metric]:
-    out = [Metric("raw.nsaturated", nsaturated, "pix", ifu)]
+@dataclass(frozen=True)
+class QuadrantStats:
+    """What every raw frame's quadrant gets measured once (data rows sampled)."""
+
+    quadrant: Quadrant
+    data: np.ndarray       # the sampled rows of the data window, ADU
+    level: float
+    noise: float
+    overscan: float
+
+    @property
+    def sub(self) -> str:
+        return f"Q{self.quadrant.number}"
+
+
+def _measure(stored: np.ndarray, quads: list[Quadrant]) -> list[QuadrantStats]:
+    out = []
     for q in quads:
-        sub = f"Q{q.number}"
-        level, noise = clipped_stats(_window(stored, q.data))
-        over, _ = clipped_stats(_window(stored, q.overscan))
-        out += [Metric("raw.level", level, "adu", ifu, sub),
-                Metric("raw.noise", noise, "adu", ifu, sub),
-                Metric("raw.overscan", over, "adu", ifu, sub)]
+        data = _window(stored, q.data)
+        level, noise = clipped_stats(data)
+        out.append(QuadrantStats(q, data, level, noise,
+                                 clipped_stats(_window(stored, q.overscan))[0]))
     return out
 
 
@@ -96,51 +109,35 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
         quads = quadrants(h)
         stored = map_chan(path, h)
         nsaturated = count_saturated(stored)
-        metrics += _frame_metrics(ifu, stored, quads, nsaturated)
+        stats = _measure(stored, quads)
+        metrics.append(Metric("raw.nsaturated", nsaturated, "pix", ifu))
+        for st in stats:
+            metrics += [Metric("raw.level", st.level, "adu", ifu, st.sub),
+                        Metric("raw.noise", st.noise, "adu", ifu, st.sub),
+                        Metric("raw.overscan", st.overscan, "adu", ifu, st.sub)]
         if kind == "BIAS":
             other = partner_chans.get(ifu)
-            metrics += _bias(ifu, stored, quads,
-                             map_chan(partner, other) if other is not None else None)
+            metrics += _bias(ifu, stats, map_chan(partner, other) if other else None)
         elif kind == "DARK" and exptime:
-            metrics += _dark(ifu, stored, quads, exptime)
+            metrics += [Metric("dark.current", (st.level - st.overscan) * st.quadrant.gain
+                               * 3600.0 / exptime, "e-/pix/h", ifu, st.sub) for st in stats]
         elif kind.startswith("FLAT"):
-            metrics += _flat(ifu, stored, quads, nsaturated)
+            metrics += [Metric("flat.flux", st.level - st.overscan, "adu", ifu, st.sub)
+                        for st in stats]
+            metrics += [Metric("flat.nsaturated", nsaturated, "pix", ifu),
+                        Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "",
+                               ifu)]
     return TaskResult(metrics=metrics)
 
 
-def _bias(ifu: int, stored: np.ndarray, quads: list[Quadrant], other: np.ndarray | None
-          ) -> list[Metric]:
+def _bias(ifu: int, stats: list[QuadrantStats], other: np.ndarray | None) -> list[Metric]:
+    """Level, and read noise from the difference with the partner bias."""
     out = []
-    for q in quads:
-        sub = f"Q{q.number}"
-        data = _window(stored, q.data)
-        out.append(Metric("bias.level", clipped_stats(data)[0], "adu", ifu, sub))
+    for st in stats:
+        out.append(Metric("bias.level", st.level, "adu", ifu, st.sub))
         if other is not None:
-            diff = data.astype(np.int32) - _window(other, q.data).astype(np.int32)
+            diff = st.data.astype(np.int32) - _window(other, st.quadrant.data).astype(np.int32)
             ron = clipped_stats(diff)[1] / math.sqrt(2)
-            out += [Metric("bias.ron", ron, "adu", ifu, sub),
-                    Metric("bias.ron_e", ron * q.gain, "e-", ifu, sub)]
-    return out
-
-
-def _dark(ifu: int, stored: np.ndarray, quads: list[Quadrant], exptime: float
-          ) -> list[Metric]:
-    out = []
-    for q in quads:
-        signal = clipped_stats(_window(stored, q.data))[0] - \
-            clipped_stats(_window(stored, q.overscan))[0]
-        out.append(Metric("dark.current", signal * q.gain * 3600.0 / exptime, "e-/pix/h",
-                          ifu, f"Q{q.number}"))
-    return out
-
-
-def _flat(ifu: int, stored: np.ndarray, quads: list[Quadrant], nsaturated: int
-          ) -> list[Metric]:
-    out = []
-    for q in quads:
-        flux = clipped_stats(_window(stored, q.data))[0] - \
-            clipped_stats(_window(stored, q.overscan))[0]
-        out.append(Metric("flat.flux", flux, "adu", ifu, f"Q{q.number}"))
-    out.append(Metric("flat.nsaturated", nsaturated, "pix", ifu))
-    out.append(Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "", ifu))
+            out += [Metric("bias.ron", ron, "adu", ifu, st.sub),
+                    Metric("bias.ron_e", ron * st.quadrant.gain, "e-", ifu, st.sub)]
     return out
