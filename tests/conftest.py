@@ -3,23 +3,18 @@ per test (cloned from a migrated template), and the real MUSE cube of the mpdaf 
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from sqlalchemy import Engine, create_engine
-from support import free_port, open_tempdir
+from support import free_port, fresh_database, open_tempdir
 
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import make_engine
-
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -34,29 +29,6 @@ def pg_settings() -> Iterator[Settings]:
     yield settings
     cluster.stop()
     shutil.rmtree(home, ignore_errors=True)
-
-
-def _admin(settings: Settings):
-    cluster = EmbeddedCluster(settings)
-    conn = psycopg2.connect(host=str(cluster.socket_dir), port=settings.pg_port,
-                            user="musedc", password=cluster.password(), dbname="postgres")
-    conn.autocommit = True
-    return conn
-
-
-@contextlib.contextmanager
-def fresh_database(settings: Settings) -> Iterator[str]:
-    """A new database cloned from the migrated template; dropped afterwards."""
-    name = f"t{os.getpid()}_{next(_counter)}"
-    admin = _admin(settings)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE musedc')
-    try:
-        yield EmbeddedCluster(settings).url(database=name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture

@@ -1,10 +1,22 @@
-"""Helpers the tests share (not fixtures): free ports, folders the DB server can reach."""
+"""Helpers the tests share (not fixtures): free ports, folders the DB server can reach,
+fresh databases cloned from the migrated template."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import psycopg2
+
+from qcservice.config import Settings
+from qcservice.db.cluster import EmbeddedCluster
+
+_counter = itertools.count()
 
 
 def free_port() -> int:
@@ -19,3 +31,26 @@ def open_tempdir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
     return path
+
+
+def _admin(settings: Settings):
+    cluster = EmbeddedCluster(settings)
+    conn = psycopg2.connect(host=str(cluster.socket_dir), port=settings.pg_port,
+                            user="musedc", password=cluster.password(), dbname="postgres")
+    conn.autocommit = True
+    return conn
+
+
+@contextlib.contextmanager
+def fresh_database(settings: Settings) -> Iterator[str]:
+    """A new database cloned from the migrated template; dropped afterwards."""
+    name = f"t{os.getpid()}_{next(_counter)}"
+    admin = _admin(settings)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE musedc')
+    try:
+        yield EmbeddedCluster(settings).url(database=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

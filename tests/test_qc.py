@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database
 from sqlalchemy import Engine, create_engine, text
+from support import fresh_database
 
 from qcservice.config import Settings
 from qcservice.ingest.runner import ingest_paths

@@ -147,8 +147,8 @@ def test_dask_cluster_gives_identical_results(engine: Engine, tiny: Path, tmp_pa
 
 def test_killed_run_is_finished_by_the_next(cli_env: dict, tiny: Path, engine: Engine,
                                             tmp_path: Path, pg_settings) -> None:
-    from conftest import fresh_database
     from sqlalchemy import create_engine
+    from support import fresh_database
 
     ingest_paths(engine, [tiny], workers=1, checksum=False)
     cmd = [sys.executable, "-m", "qcservice", "qc", "run", "-j", "1", "--no-progress"]
