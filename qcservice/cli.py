@@ -61,8 +61,10 @@ def _register() -> None:
     from qcservice.nights import nights
     from qcservice.qc.cli import qc
     from qcservice.simulate.cli import simulate
+    from qcservice.users import users
+    from qcservice.viewer.cli import viewer
 
-    for command in (db, ingest, nights, qc, simulate, demo):
+    for command in (db, ingest, nights, qc, simulate, demo, users, viewer):
         main.add_command(command)
 
 

@@ -1,0 +1,155 @@
+"""Logging in and out, server-side sessions, CSRF protection and roles.
+
+The browser holds one random token in an HttpOnly cookie; ``qc.viewer_sessions`` keeps
+its SHA-256 with the user, the session's CSRF token and the chosen project and mode.
+Every page but the login and the static files needs a session. Every POST needs the
+session's CSRF token in its ``csrf_token`` field (the login form, before any session
+exists, uses a double-submit cookie instead).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import text
+
+from qcservice.users import authenticate, load_user
+from qcservice.viewer.db import get_conn, row
+
+bp = Blueprint("auth", __name__)
+
+COOKIE = "musedc_session"
+LOGIN_COOKIE = "musedc_login_csrf"
+_OPEN_ENDPOINTS = {"auth.login", "static", "pages.vendor", "pages.favicon"}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_session() -> None:
+    """Before each request: find the session of the cookie and its user."""
+    g.user = None
+    g.sess = None
+    if request.endpoint in ("static", "pages.vendor", "pages.favicon"):
+        return
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return
+    found = row("SELECT token_hash, user_id, csrf_token, project, ins_mode "
+                "FROM qc.viewer_sessions "
+                "WHERE token_hash = :h AND expires_at > now()", h=_digest(token))
+    if found is None:
+        return
+    user = load_user(get_conn(), found["user_id"])
+    if user is not None:
+        g.user, g.sess = user, found
+
+
+def guard() -> Response | None:
+    """Before each request: anonymous users go to the login, POSTs need a CSRF token."""
+    if request.endpoint in _OPEN_ENDPOINTS:
+        if request.method == "POST" and request.endpoint == "auth.login":
+            _check_token(request.cookies.get(LOGIN_COOKIE))
+        return None
+    if g.user is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _check_token(g.sess["csrf_token"])
+    return None
+
+
+def _check_token(expected: str | None) -> None:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, "missing or wrong CSRF token: reload the page and try again")
+
+
+def csrf_token() -> str:
+    """The token to put in this page's forms (templates: ``{{ csrf_token() }}``)."""
+    if g.get("sess"):
+        return g.sess["csrf_token"]
+    if "login_csrf" not in g:
+        g.login_csrf = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    return g.login_csrf
+
+
+def require_validator(view: Callable) -> Callable:
+    """Only QC scientists and admins may run ``view``; others get 403."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.user is None or not g.user.may_validate:
+            abort(403, "only QC scientists may validate")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("summary.home")
+
+
+def _start_session(user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    conn = get_conn()
+    hours = current_app.config["SESSION_HOURS"]
+    conn.execute(text("DELETE FROM qc.viewer_sessions WHERE expires_at < now()"))
+    conn.execute(text(
+        "INSERT INTO qc.viewer_sessions (token_hash, user_id, csrf_token, project, expires_at)"
+        " VALUES (:h, :u, :c, :p, now() + make_interval(hours => :hours))"),
+        {"h": _digest(token), "u": user_id, "c": secrets.token_urlsafe(24),
+         "p": current_app.config["DEFAULT_PROJECT"], "hours": hours})
+    conn.commit()
+    return token
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    """The login form; on success a new session and a redirect to where the user was going."""
+    error = None
+    if request.method == "POST":
+        user = authenticate(get_conn(), request.form.get("username", ""),
+                            request.form.get("password", ""))
+        if user is not None:
+            token = _start_session(user.user_id)
+            resp = redirect(_safe_next(request.args.get("next")))
+            resp.set_cookie(COOKIE, token, httponly=True, samesite="Lax",
+                            secure=request.is_secure,
+                            max_age=current_app.config["SESSION_HOURS"] * 3600)
+            resp.delete_cookie(LOGIN_COOKIE)
+            return resp
+        error = "Unknown user or wrong password."
+    page = render_template("login.html", error=error)
+    resp = current_app.make_response((page, 401 if error else 200))
+    resp.set_cookie(LOGIN_COOKIE, csrf_token(), httponly=True, samesite="Strict",
+                    secure=request.is_secure)
+    return resp
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session (the CSRF check ran in :func:`guard`)."""
+    token = request.cookies.get(COOKIE, "")
+    conn = get_conn()
+    conn.execute(text("DELETE FROM qc.viewer_sessions WHERE token_hash = :h"),
+                 {"h": _digest(token)})
+    conn.commit()
+    resp = redirect(url_for("auth.login"))
+    resp.delete_cookie(COOKIE)
+    return resp

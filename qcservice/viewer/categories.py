@@ -1,0 +1,40 @@
+"""The summary's categories (columns). Which frames each counts, and whether a frame is
+valid, is decided in SQL, once, by ``qc.viewer_raw_category``, ``qc.viewer_product_category``
+and ``qc.viewer_validity`` (``sql/004_viewer.sql``): a raw frame is valid when passed
+(QA state Pass/Usable) or, without such a state, when QC assessed its IFUs and none is
+invalid; invalid when Fail or any IFU is invalid. A product goes by its QA state alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Category:
+    """One column of the nightly summary."""
+
+    key: str
+    group: str   # SCIENCE, BIAS, DARK, FLAT, WAVE
+    label: str   # raw, scibasic, scipost, reduced
+
+
+CATEGORIES = (
+    Category("science_raw", "SCIENCE", "raw"),
+    Category("science_scibasic", "SCIENCE", "scibasic"),
+    Category("science_scipost", "SCIENCE", "scipost"),
+    Category("bias_raw", "BIAS", "raw"),
+    Category("bias_red", "BIAS", "reduced"),
+    Category("dark_raw", "DARK", "raw"),
+    Category("dark_red", "DARK", "reduced"),
+    Category("flat_raw", "FLAT", "raw"),
+    Category("flat_red", "FLAT", "reduced"),
+    Category("wave_raw", "WAVE", "raw"),
+    Category("wave_red", "WAVE", "reduced"),
+)
+BY_KEY = {c.key: c for c in CATEGORIES}
+GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE")
+
+# master calibrations: the summary category -> PRO CATG (the QC view of masters)
+MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",
+           "flat_red": "MASTER_FLAT", "wave_red": "WAVECAL_TABLE"}

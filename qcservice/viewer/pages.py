@@ -1,0 +1,122 @@
+"""Q.A. (what needs a look), job runs, links, contact, the project and mode choice, and
+the plotting library served from the installed plotly package (no CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import text
+
+from qcservice.viewer.access import scope
+from qcservice.viewer.db import get_conn, row, rows
+
+bp = Blueprint("pages", __name__)
+
+MODES = ("WFM-NOAO-N", "WFM-NOAO-E", "WFM-AO-N", "WFM-AO-E", "NFM-AO-N")
+
+_TO_REVIEW = """
+WITH candidates AS (
+    SELECT file_id FROM qc.qa WHERE state = 'Check'
+    UNION SELECT DISTINCT file_id FROM qc.ifu_status WHERE cardinality(flags) > 0
+)
+SELECT f.file_id, f.filename, coalesce(r.night, p.night) AS night,
+       coalesce(r.dpr_type, p.pro_catg) AS type, coalesce(r.ins_mode, p.ins_mode) AS ins_mode,
+       q.state, q.decided_by, st.n_flagged, st.n_invalid
+FROM candidates JOIN qc.files f USING (file_id)
+LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
+LEFT JOIN qc.qa q USING (file_id)
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
+           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid
+    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true
+WHERE f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
+  AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
+ORDER BY 3 DESC, f.filename LIMIT 300"""
+
+_RECENT_AUDIT = """
+SELECT a.at, a.actor, a.action, a.file_id, a.ifu, a.new_value, a.comment
+FROM qc.audit_log a WHERE qc.may_see(:uid, a.file_id)
+ORDER BY a.at DESC, a.entry_id DESC LIMIT 50"""
+
+
+@bp.route("/qa")
+def qa() -> str:
+    """Files QC flagged or set to Check, and the latest decisions."""
+    return render_template("qa.html", items=rows(_TO_REVIEW, **scope()),
+                           audit=rows(_RECENT_AUDIT, uid=g.user.user_id))
+
+
+@bp.route("/jobs")
+def jobs() -> str:
+    """QC, ingest and publish runs from qc.job_runs, and QC's per-file results."""
+    runs = rows("SELECT run_id, kind, status, started_at, finished_at, host, n_done, "
+                "n_skipped, n_failed, message FROM qc.job_runs "
+                "ORDER BY started_at DESC, run_id DESC LIMIT 200")
+    done = rows("SELECT task, status, count(*) AS n, max(done_at) AS last FROM qc.qc_done "
+                "GROUP BY task, status ORDER BY task, status")
+    return render_template("jobs.html", runs=runs, done=done)
+
+
+@bp.route("/links")
+def links() -> str:
+    """The VO services: TAP, its examples, ObsCore, SIAv2, SSA."""
+    vo = current_app.config["VO_URL"]
+    return render_template("links.html", vo=vo, tap=vo.rstrip("/") + "/tap")
+
+
+@bp.route("/contact")
+def contact() -> str:
+    """Who to ask."""
+    return render_template("contact.html")
+
+
+@bp.post("/select")
+def select() -> Response:
+    """Choose the project and mode that every page filters on."""
+    project = request.form.get("project", "")
+    mode = request.form.get("mode") or None
+    if row("SELECT 1 AS ok FROM qc.projects WHERE name = :n", n=project) is None:
+        abort(400, "unknown project")
+    if mode is not None and mode not in MODES:
+        abort(400, "unknown mode")
+    conn = get_conn()
+    conn.execute(text("UPDATE qc.viewer_sessions SET project = :p, ins_mode = :m "
+                      "WHERE token_hash = :h"),
+                 {"p": project, "m": mode, "h": g.sess["token_hash"]})
+    conn.commit()
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("summary.home"))
+
+
+@bp.route("/vendor/plotly.min.js")
+def vendor() -> Response:
+    """plotly.js from the installed plotly package: the viewer works offline."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return send_file(path, mimetype="text/javascript", max_age=86400)
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """No icon: an empty answer, not a redirect to the login."""
+    return Response(status=204)
+
+
+def projects() -> list[str]:
+    """The projects to choose from (templates)."""
+    return [r["name"] for r in rows("SELECT name FROM qc.projects ORDER BY project_id")]

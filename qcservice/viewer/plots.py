@@ -1,0 +1,89 @@
+"""Data behind the interactive plots (JSON) and the QC images, each behind the privilege
+rule: a file the user may not see answers 404, and so do its plots and images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, jsonify, request, send_file
+
+from qcservice.viewer import records
+from qcservice.viewer.access import require_file, scope
+from qcservice.viewer.db import row, rows
+from qcservice.viewer.summary import parse_date
+
+bp = Blueprint("plots", __name__)
+
+_TREND = """
+WITH same AS (
+    SELECT r.file_id, r.night, r.ins_mode FROM qc.raw_frames r
+    WHERE r.dpr_type = :type AND :kind = 'raw'
+    UNION ALL
+    SELECT p.file_id, p.night, p.ins_mode FROM qc.products p
+    WHERE p.pro_catg = :type AND :kind = 'product'
+)
+SELECT s.night, coalesce(s.ins_mode, '-') AS ins_mode, s.file_id,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS value
+FROM same s JOIN qc.metrics m USING (file_id) JOIN qc.files f USING (file_id)
+WHERE m.name = :metric AND m.value IS NOT NULL AND f.project_id = :project_id
+  AND qc.may_see(:uid, s.file_id)
+  AND (CAST(:ifu AS integer) IS NULL OR m.ifu = :ifu)
+  AND (CAST(:mode AS text) IS NULL OR s.ins_mode = :mode)
+  AND (CAST(:start AS date) IS NULL OR s.night >= :start)
+  AND (CAST(:end AS date) IS NULL OR s.night <= :end)
+GROUP BY s.file_id, s.night, s.ins_mode ORDER BY s.night, s.file_id"""
+
+_THRESHOLDS = """
+SELECT ins_mode, ifu, flag, nominal, warn_low, warn_high, error_low, error_high, unit,
+       valid_from
+FROM qc.thresholds WHERE metric = :metric AND (ifu IS NULL OR ifu = CAST(:ifu AS integer))
+ORDER BY valid_from"""
+
+
+@bp.route("/api/file/<int:file_id>/ifu-metrics")
+def ifu_metrics(file_id: int) -> Response:
+    """Per metric, the median of each of the 24 IFUs: the grid values and the IFU plot."""
+    require_file(file_id)
+    return jsonify(records.ifu_metrics(file_id))
+
+
+def _ifu_param() -> int | None:
+    raw = request.args.get("ifu", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 24:
+        abort(400, "ifu must be 1..24")
+    return int(raw)
+
+
+@bp.route("/api/file/<int:file_id>/trend")
+def trend(file_id: int) -> Response:
+    """A metric over nights for files like this one, one series per mode, with thresholds."""
+    require_file(file_id)
+    rec = records.file_record(file_id)
+    metric = request.args.get("metric", "")
+    ifu = _ifu_param()
+    series: dict[str, dict] = {}
+    for r in rows(_TREND, kind=rec["kind"], type=rec["dpr_type"] or rec["pro_catg"],
+                  metric=metric, ifu=ifu, start=parse_date(request.args.get("start")),
+                  end=parse_date(request.args.get("end")), **scope()):
+        s = series.setdefault(r["ins_mode"], {"x": [], "y": [], "file_id": []})
+        s["x"].append(r["night"].isoformat())
+        s["y"].append(r["value"])
+        s["file_id"].append(r["file_id"])
+    limits = [{**t, "valid_from": t["valid_from"].isoformat()}
+              for t in rows(_THRESHOLDS, metric=metric, ifu=ifu)]
+    return jsonify({"metric": metric, "ifu": ifu, "series": series, "thresholds": limits})
+
+
+@bp.route("/image/<int:image_id>")
+def image(image_id: int) -> Response:
+    """A QC image or plot file, if the user may see the file it belongs to."""
+    found = row("SELECT file_id, path, mime FROM qc.qc_images WHERE image_id = :i", i=image_id)
+    if found is None:
+        abort(404)
+    require_file(found["file_id"])
+    path = Path(found["path"])
+    if not path.is_file():
+        abort(404, "the image file is gone from disk")
+    return send_file(path, mimetype=found["mime"], max_age=3600)

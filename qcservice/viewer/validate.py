@@ -1,0 +1,113 @@
+"""Validation by QC scientists: is_valid per IFU and the QA state of a file, with a
+comment, each change appended to ``qc.audit_log``. A decision is the scientist's
+(``decided_by`` = username) until handed back to QC (``decided_by`` = 'auto'): batch QC
+changes only what is 'auto'."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, g, redirect, request, url_for
+from sqlalchemy import text
+
+from qcservice.viewer.access import require_file
+from qcservice.viewer.auth import require_validator
+from qcservice.viewer.db import get_conn, row
+
+bp = Blueprint("validate", __name__)
+
+_SET_IFU = text("""
+INSERT INTO qc.ifu_status (file_id, ifu, is_valid, decided_by, comment)
+VALUES (:fid, :ifu, :valid, :who, :comment)
+ON CONFLICT (file_id, ifu) DO UPDATE SET is_valid = excluded.is_valid,
+    decided_by = excluded.decided_by, comment = excluded.comment, updated_at = now()""")
+_IFU_TO_AUTO = text("""
+UPDATE qc.ifu_status SET decided_by = 'auto', comment = :comment, updated_at = now()
+WHERE file_id = :fid AND ifu = :ifu""")
+_SET_QA = text("""
+INSERT INTO qc.qa (file_id, state, decided_by, comment) VALUES (:fid, :state, :who, :comment)
+ON CONFLICT (file_id) DO UPDATE SET state = excluded.state,
+    decided_by = excluded.decided_by, comment = excluded.comment, updated_at = now()""")
+_QA_TO_AUTO = text("""
+UPDATE qc.qa SET state = auto_state, decided_by = 'auto', comment = :comment,
+    updated_at = now() WHERE file_id = :fid""")
+_AUDIT = text("""
+INSERT INTO qc.audit_log (actor, action, file_id, ifu, old_value, new_value, comment)
+VALUES (:actor, :action, :fid, :ifu, CAST(:old AS jsonb), CAST(:new AS jsonb), :comment)""")
+
+
+def _back(file_id: int) -> Response:
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("files.detail", file_id=file_id))
+
+
+def _comment() -> str:
+    comment = request.form.get("comment", "").strip()
+    if not comment:
+        abort(400, "a decision needs a comment")
+    return comment[:2000]
+
+
+def _audit(action: str, file_id: int, ifu: int | None, old: dict | None, new: dict | None,
+           comment: str) -> None:
+    get_conn().execute(_AUDIT, {"actor": g.user.username, "action": action, "fid": file_id,
+                                "ifu": ifu, "old": json.dumps(old, default=str),
+                                "new": json.dumps(new, default=str), "comment": comment})
+
+
+@bp.post("/file/<int:file_id>/ifu")
+@require_validator
+def set_ifu(file_id: int) -> Response:
+    """Set is_valid of one IFU (action 'set'), or hand it back to QC (action 'auto')."""
+    require_file(file_id)
+    ifu = request.form.get("ifu", "")
+    if not ifu.isdigit() or not 1 <= int(ifu) <= 24:
+        abort(400, "ifu must be 1..24")
+    ifu_n, comment = int(ifu), _comment()
+    old = row("SELECT is_valid, decided_by, comment, flags FROM qc.ifu_status "
+              "WHERE file_id = :f AND ifu = :i FOR UPDATE", f=file_id, i=ifu_n)
+    conn = get_conn()
+    if request.form.get("action") == "auto":
+        if old is None:
+            abort(400, "QC has not assessed this IFU: nothing to hand back")
+        conn.execute(_IFU_TO_AUTO, {"fid": file_id, "ifu": ifu_n, "comment": comment})
+        new = {**old, "decided_by": "auto"}
+        _audit("ifu_to_auto", file_id, ifu_n, old, new, comment)
+    else:
+        valid = request.form.get("is_valid") == "1"
+        conn.execute(_SET_IFU, {"fid": file_id, "ifu": ifu_n, "valid": valid,
+                                "who": g.user.username, "comment": comment})
+        _audit("set_ifu_valid", file_id, ifu_n, old,
+               {"is_valid": valid, "decided_by": g.user.username}, comment)
+    conn.commit()
+    return _back(file_id)
+
+
+@bp.post("/file/<int:file_id>/qa")
+@require_validator
+def set_qa(file_id: int) -> Response:
+    """Set the QA state of a file (action 'set'), or hand it back to QC (action 'auto')."""
+    require_file(file_id)
+    comment = _comment()
+    old = row("SELECT auto_state, state, decided_by FROM qc.qa WHERE file_id = :f FOR UPDATE",
+              f=file_id)
+    conn = get_conn()
+    if request.form.get("action") == "auto":
+        if old is None:
+            abort(400, "QC has not assessed this file: nothing to hand back")
+        conn.execute(_QA_TO_AUTO, {"fid": file_id, "comment": comment})
+        _audit("qa_to_auto", file_id, None, old,
+               {"state": old["auto_state"], "decided_by": "auto"}, comment)
+    else:
+        state = request.form.get("state", "")
+        known = row("SELECT 1 AS ok FROM qc.qa_states WHERE code = :c", c=state)
+        if known is None:
+            abort(400, "unknown QA state")
+        conn.execute(_SET_QA, {"fid": file_id, "state": state, "who": g.user.username,
+                               "comment": comment})
+        _audit("set_qa_state", file_id, None, old,
+               {"state": state, "decided_by": g.user.username}, comment)
+    conn.commit()
+    return _back(file_id)
