@@ -62,9 +62,13 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "installing the project and its test dependencies into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[test]'
+    say "installing the project and its test dependencies into .venv (log: .venv/pip.log)"
+    if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+           .venv/bin/python -m pip install -q -e '.[test]'; } >.venv/pip.log 2>&1; then
+        grep -v '^WARNING: Location' .venv/pip.log | tail -n 40 >&2
+        say "pip failed; the whole log is .venv/pip.log"
+        exit 1
+    fi
     touch "$stamp"
 fi
 say "ready"

@@ -241,6 +241,8 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
                if f[k] is not None]
         if len(pts) >= 2:
             per_star.append(tuple(np.array(v) for v in zip(*pts, strict=True)))
+            metrics.append(Metric("psf.star_rms", float(np.sqrt(np.mean(
+                per_star[-1][1] ** 2 + per_star[-1][2] ** 2))), "pix", subunit=f"S{k + 1}"))
     if per_star:
         # medians over stars: one faint or blended star must not make the field look bad
         rms = [float(np.sqrt(np.mean(dx ** 2 + dy ** 2))) for _, dx, dy in per_star]
@@ -250,6 +252,14 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
                                                    for w, dx, _ in per_star])), "pix/1000A"),
             Metric("psf.drift_y", float(np.median([np.polyfit(w, dy, 1)[0] * 1000
                                                    for w, _, dy in per_star])), "pix/1000A")]
+        for wave in per_band:       # the median offset over stars, per wavelength
+            dxs = [dx[w == wave][0] for w, dx, _ in per_star if (w == wave).any()]
+            dys = [dy[w == wave][0] for w, _, dy in per_star if (w == wave).any()]
+            if dxs:
+                metrics += [Metric("psf.drift_dx", float(np.median(dxs)), "pix",
+                                   subunit=f"{wave:.0f}"),
+                            Metric("psf.drift_dy", float(np.median(dys)), "pix",
+                                   subunit=f"{wave:.0f}")]
         plot.update(dwave=np.concatenate([p[0] for p in per_star]).tolist(),
                     dx=np.concatenate([p[1] for p in per_star]).tolist(),
                     dy=np.concatenate([p[2] for p in per_star]).tolist())

@@ -6,7 +6,8 @@ each sky spaxel and each sky line, the line amplitude left in the data is estima
 a matched filter (a Gaussian of the instrumental width, after subtracting the median of
 side bands); the metric is the RMS of these amplitudes over spaxels, in flux units, next
 to the RMS that noise alone would give (from STAT), and their ratio (1 for a perfect
-subtraction, growing with the residual).
+subtraction, growing with the residual); per line, ``sky.residual_spectrum`` is the RMS
+amplitude left at that line (sub-unit: its wavelength), for the residual plot.
 """
 
 from __future__ import annotations
@@ -72,11 +73,16 @@ def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
     noise = float(np.sqrt(np.nanmean(np.nanmean(err ** 2, axis=0) / len(used))))
     metrics = [Metric("sky.residual", rms, "flux"), Metric("sky.nlines", len(used), ""),
                Metric("sky.nspaxels", int(data.shape[1]), "")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        line_rms = np.sqrt(np.nanmean(amp ** 2, axis=1))
+    metrics += [Metric("sky.residual_spectrum", float(v), "flux", subunit=f"{line:.2f}")
+                for line, v in zip(used, line_rms, strict=True) if np.isfinite(v)]
     if np.isfinite(noise) and noise > 0:
         metrics += [Metric("sky.residual_noise", noise, "flux"),
                     Metric("sky.residual_ratio", rms / noise, "")]
     with warnings.catch_warnings():   # planes away from the sky lines were not read
         warnings.simplefilter("ignore", RuntimeWarning)
-        plot = {"lines": used, "line_rms": np.sqrt(np.nanmean(amp ** 2, axis=1)).tolist(),
+        plot = {"lines": used, "line_rms": line_rms.tolist(),
                 "mean_spectrum": np.nanmean(data, axis=1).tolist()}
     return metrics, plot
