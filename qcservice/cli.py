@@ -63,8 +63,9 @@ def _register() -> None:
     from qcservice.simulate.cli import simulate
     from qcservice.users import users
     from qcservice.viewer.cli import viewer
+    from qcservice.vo.cli import vo
 
-    for command in (db, ingest, nights, qc, simulate, demo, users, viewer):
+    for command in (db, ingest, nights, qc, simulate, demo, users, viewer, vo):
         main.add_command(command)
 
 

@@ -2,12 +2,17 @@
 
 Simulate (once; the simulator is deterministic, so a rerun reuses the files), add the
 real MUSE cube of the mpdaf wheel when it is installed, start the embedded database,
-ingest, run QC over all 24 IFUs, and show what the catalogue holds and what QC flagged.
+ingest, run QC over all 24 IFUs, show what the catalogue holds and what QC flagged,
+publish through DaCHS, and serve the QA viewer.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import click
@@ -55,6 +60,33 @@ def flagged_summary(engine) -> list[str]:
     return lines
 
 
+def _serve_until(seconds: float | None) -> None:
+    """Block until Ctrl-C, or for ``seconds`` when given (0: not at all)."""
+    if seconds is not None:
+        time.sleep(seconds)
+        return
+    click.echo("\nServing; press Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+
+
+def _answers(url: str) -> int:
+    """HTTP status of a GET on ``url`` (the demo checks its own services)."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+EXAMPLE_ADQL = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwhm_7000, "
+                "dimm_seeing FROM ivoa.obscore WHERE obs_collection = 'MUSE-GTO' "
+                "ORDER BY psf_fwhm_7000")
+
+
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Where the demo's FITS files go (default: $MUSEDC_HOME/demo).")
@@ -65,27 +97,60 @@ def flagged_summary(engine) -> list[str]:
 @click.option("--seed", default=1, show_default=True, help="Simulator seed.")
 @click.option("--start-night", default="2024-03-09", show_default=True,
               help="First simulated night (YYYY-MM-DD).")
+@click.option("--vo/--no-vo", default=True, show_default=True,
+              help="Publish through DaCHS (TAP, ObsCore, SIAv2, DataLink, SODA).")
+@click.option("--vo-port", type=int, default=None,
+              help="DaCHS port (default: MUSEDC_VO_PORT, 8090).")
+@click.option("--viewer-port", type=int, default=8080, show_default=True,
+              help="Port of the QA viewer (0: any free port).")
+@click.option("--serve-for", type=float, default=None, metavar="SECONDS",
+              help="Serve for this long, then stop (default: until Ctrl-C; 0: check that "
+                   "the services answer and stop).")
 @click.pass_obj
-def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
-         start_night: str) -> None:
-    """Run the demo: simulate a night, catalogue it, check it, and show the result.
+def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_night: str,
+         vo: bool, vo_port: int | None, viewer_port: int, serve_for: float | None) -> None:
+    """Run the demo: a simulated night through the whole data centre.
 
     Simulates NIGHTS nights of MUSE data (raw frames of every kind, master calibrations
     of the 24 IFUs, cubes, images and spectra, with deliberate faults), adds the real MUSE
     cube shipped by mpdaf, starts the embedded PostgreSQL (unless MUSEDC_DATABASE_URL is
-    set), ingests everything, runs QC over all 24 IFUs and prints the catalogue per night
-    and every file QC did not pass. Safe to rerun: existing simulated nights are reused,
-    and ingest and QC only take what changed.
+    set), ingests everything, runs QC over all 24 IFUs, publishes the validated products
+    through DaCHS (TAP URL and an example query printed), and serves the QA viewer (URL
+    and a demo login printed). Safe to rerun: existing simulated nights are reused, and
+    ingest, QC and publish only take what changed.
     """
-    from qcservice.ingest.runner import ingest_paths
-    from qcservice.qc.cli import image_root
-    from qcservice.qc.run import run_qc
-    from qcservice.simulate import simulate
-
     settings = obj.settings
     data_dir = data_dir or settings.home / "demo"
+    steps = 6 if vo else 5
+    engine = make_engine(settings)
+    _simulate_step(data_dir, nights, scale, seed, start_night, steps)
+    _catalogue_step(engine, settings, data_dir, steps)
+    click.echo(f"[5/{steps}] the catalogue, newest night first")
+    click.echo(format_counts(night_counts(engine)))
+    engine.dispose()
+    viewer = _start_viewer(settings, viewer_port)   # creates the demo login, before publish
+    if vo:
+        from qcservice.vo import demo_step
+
+        click.echo(f"[6/{steps}] publishing to the Virtual Observatory (DaCHS)")
+        tap_url = demo_step(settings, port=vo_port)
+        click.echo(f"      TAP service: {tap_url}")
+        click.echo(f"      example query (TOPCAT, or pyvo.dal.TAPService(url).search(...)):\n"
+                   f"        {EXAMPLE_ADQL}")
+        query = urllib.parse.urlencode({"REQUEST": "doQuery", "LANG": "ADQL",
+                                        "QUERY": EXAMPLE_ADQL})
+        click.echo(f"      answered: HTTP {_answers(f'{tap_url}/sync?{query}')}")
+    _serve(settings, viewer, serve_for, vo)
+    click.echo(f"\nDatabase: {settings.pg_dir if settings.embedded else 'external'}; "
+               f"'musedc db psql' opens it, 'musedc db stop' stops it.")
+
+
+def _simulate_step(data_dir: Path, nights: int, scale: str, seed: int, start_night: str,
+                   steps: int) -> None:
+    from qcservice.simulate import simulate
+
     sim_dir = data_dir / "sim"
-    click.echo(f"[1/4] simulating {nights} night(s) at scale {scale!r} into {sim_dir}")
+    click.echo(f"[1/{steps}] simulating {nights} night(s) at scale {scale!r} into {sim_dir}")
     marker = sim_dir / f".done-{scale}-{seed}-{start_night}-{nights}"
     if marker.exists():
         click.echo("      reusing the nights simulated before (same scale, seed, nights)")
@@ -97,23 +162,48 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
     if cube:
         click.echo(f"      plus the real MUSE cube of mpdaf: {cube}")
 
-    click.echo("[2/4] cataloguing (headers only; broken files are named and skipped)")
-    engine = make_engine(settings)
+
+def _catalogue_step(engine, settings, data_dir: Path, steps: int) -> None:
+    from qcservice.ingest.runner import ingest_paths
+    from qcservice.qc.cli import image_root
+    from qcservice.qc.run import run_qc
+
+    click.echo(f"[2/{steps}] cataloguing (headers only; broken files are named and skipped)")
     report = ingest_paths(engine, [data_dir], project=settings.project,
                           workers=settings.effective_workers(), checksum=settings.checksum,
                           proprietary_days=settings.proprietary_days, progress=False)
     click.echo(f"      ingest run {report.run_id}: {report.summary()}")
     for path, reason in report.failures:
         click.echo(f"      refused {path}: {reason}")
-
-    click.echo("[3/4] quality control of every IFU (metrics, thresholds, flags, QA state)")
+    click.echo(f"[3/{steps}] quality control of every IFU (metrics, thresholds, flags, "
+               f"QA state)")
     qc_report = run_qc(engine, image_root(settings.home),
                        workers=settings.effective_workers(), progress=False)
     click.echo(f"      qc run {qc_report.run_id}: {qc_report.summary()}")
-    for line in flagged_summary(engine):
+    click.echo(f"[4/{steps}] what QC did not pass")
+    for line in flagged_summary(engine) or ["everything passed"]:
         click.echo(f"      {line}")
 
-    click.echo("[4/4] the catalogue, newest night first")
-    click.echo(format_counts(night_counts(engine)))
-    click.echo(f"\nDatabase: {settings.pg_dir if settings.embedded else 'external'}; "
-               f"'musedc db psql' opens it, 'musedc db stop' stops it.")
+
+def _start_viewer(settings, port: int):
+    from qcservice.viewer.server import start_demo_viewer
+
+    return start_demo_viewer(settings, port=port)
+
+
+def _serve(settings, viewer, serve_for: float | None, vo: bool) -> None:
+    """Print the viewer's address and login, serve, then stop what the demo started."""
+    try:
+        url = viewer.url.rstrip("/")
+        click.echo(f"\nQA viewer: {url}  (HTTP {_answers(url + '/login')})")
+        click.echo(f"  login: {viewer.username} / {viewer.password}  (QC scientist; the "
+                   f"same login works for the VO services)")
+        _serve_until(serve_for)
+    finally:
+        viewer.stop()
+        if vo:  # the demo started DaCHS: it stops it too
+            from qcservice.vo.config import load_vo_config
+            from qcservice.vo.instance import Instance
+            from qcservice.vo.server import stop
+
+            stop(Instance(load_vo_config(settings)))

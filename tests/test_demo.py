@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -12,7 +13,8 @@ from qcservice.cli import main
 
 def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path: Path) -> None:
     args = ["demo", "--scale", "tiny", "--data", str(tmp_path / "demo"),
-            "--start-night", "2024-03-09"]
+            "--start-night", "2024-03-09", "--no-vo", "--viewer-port", "0",
+            "--serve-for", "0"]
     runner = CliRunner()
     first = runner.invoke(main, args, env=cli_env)
     assert first.exit_code == 0, first.output
@@ -21,6 +23,8 @@ def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path:
     assert "refused" in first.output               # the deliberately broken frame
     assert "Fail    DATACUBE_FINAL_2.fits: BAD_SKY_SUB" in first.output
     assert "Check   MUSE." in first.output and "1 of 24 IFUs flagged" in first.output
+    assert re.search(r"QA viewer: http://127\.0\.0\.1:\d+  \(HTTP 200\)", first.output)
+    assert re.search(r"login: demo / \S{8,}", first.output)
     engine = create_engine(cli_env["MUSEDC_DATABASE_URL"])
     with engine.connect() as conn:
         n_files = conn.execute(text("SELECT count(*) FROM qc.files")).scalar()

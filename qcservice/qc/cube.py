@@ -187,7 +187,8 @@ def fit_radius(fwhm_pix: float) -> int:
     return max(6, math.ceil(1.5 * fwhm_pix))
 
 
-def find_stars(white: np.ndarray, max_stars: int = 12) -> list[np.ndarray]:
+def find_stars(white: np.ndarray, max_stars: int = 12,
+               max_fwhm_pix: float | None = None) -> list[np.ndarray]:
     """Compact sources of the white-light image: Moffat fits, broadest ones dropped."""
     clean = np.nan_to_num(white, nan=float(np.nanmedian(white)))
     faint = np.sort(clean.ravel())[: max(8, clean.size // 2)]   # mostly sky
@@ -205,6 +206,8 @@ def find_stars(white: np.ndarray, max_stars: int = 12) -> list[np.ndarray]:
             first = fit_moffat(white, first[1], first[2], fit_radius(first[3]), others)
         if first is not None:
             fits_.append(first)
+    if max_fwhm_pix is not None:
+        fits_ = [f for f in fits_ if f[3] <= max_fwhm_pix]
     if not fits_:
         return []
     # Stars share the narrowest profile; a galaxy convolved with the PSF is broader.

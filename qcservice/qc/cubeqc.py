@@ -91,15 +91,19 @@ def _sky_spectra(cube: PlaneReader, stat: PlaneReader | None, geo, mask: np.ndar
     return data, var
 
 
-def cube_qc(path: str, image_dir: str | None) -> TaskResult:
-    """Metrics (PSF, positions, drift, sky residual) and images of one final cube."""
+def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> TaskResult:
+    """Metrics (PSF, positions, drift, sky residual) and images of one final cube.
+
+    ``seeing`` (DIMM, arcsec), when known, bounds what can be a star: a source broader
+    than 2.5 times the seeing is a galaxy, whatever the field offers.
+    """
     geo = geometry(path)
     cube = PlaneReader(path, geo, geo.data)
     stat = PlaneReader(path, geo, geo.stat) if geo.stat is not None else None
     white, rgb = _white_and_rgb(cube, geo)
     metrics = [Metric("cube.white_median", float(np.nanmedian(white)), "flux"),
                Metric("cube.pixscale", geo.pixscale, "arcsec")]
-    stars = find_stars(white)
+    stars = find_stars(white, max_fwhm_pix=2.5 * seeing / geo.pixscale if seeing else None)
     bands = {w: band_median(cube, geo, w - BAND_HALF_WIDTH_A, w + BAND_HALF_WIDTH_A)
              for w in BANDS_A}
     psf, psf_plot = psf_metrics(bands, stars, geo.pixscale)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 
 from qcservice.qc.result import TaskResult
 
-QC_VERSION = "qc-2"   # bump when an algorithm changes: every file is then done again
+QC_VERSION = "qc-3"   # bump when an algorithm changes: every file is then done again
 RAW_TYPES = ("BIAS", "DARK", "FLAT,LAMP")
 PRODUCT_TYPES = ("MASTER_BIAS", "MASTER_DARK", "MASTER_FLAT", "WAVECAL_TABLE",
                  "DATACUBE_FINAL")
@@ -45,17 +45,19 @@ class Task:
     exptime: float | None = None
     partner: str | None = None   # another raw bias of the night, for the read noise
     image_dir: str | None = None
+    seeing: float | None = None  # DIMM seeing (arcsec): no star is much broader
 
 
 _DISCOVER = text("""
     WITH candidates AS (
         SELECT f.file_id, f.path, f.updated_at, 'raw' AS kind, r.dpr_type AS category,
-               r.night, r.ins_mode, NULL::smallint AS ifu, r.exptime, r.date_obs
+               r.night, r.ins_mode, NULL::smallint AS ifu, r.exptime, r.date_obs,
+               r.dimm_fwhm
         FROM qc.files f JOIN qc.raw_frames r USING (file_id)
         WHERE r.dpr_type = ANY(:raw_types)
         UNION ALL
         SELECT f.file_id, f.path, f.updated_at, 'product', p.pro_catg, p.night, p.ins_mode,
-               p.ifu, p.exptime, p.date_obs
+               p.ifu, p.exptime, p.date_obs, p.dimm_fwhm
         FROM qc.files f JOIN qc.products p USING (file_id)
         WHERE p.pro_catg = ANY(:product_types)
     ), biases AS (
@@ -88,7 +90,7 @@ def discover(engine: Engine, image_root: Path, night_from: dt.date | None = None
         image_dir = str(image_root / r.night.isoformat() / str(r.file_id)) \
             if kind == "cube" else None
         tasks.append(Task(r.file_id, kind, r.path, r.night, r.ins_mode, r.updated_at,
-                          r.category, r.ifu, r.exptime, r.partner, image_dir))
+                          r.category, r.ifu, r.exptime, r.partner, image_dir, r.dimm_fwhm))
     return tasks
 
 
@@ -107,7 +109,7 @@ def run_task(task: Task) -> tuple[Task, TaskResult | str]:
             return task, master_qc(task.path, task.category, task.ifu)
         if task.task == "wavecal":
             return task, wavecal_qc(task.path, task.ifu)
-        return task, cube_qc(task.path, task.image_dir)
+        return task, cube_qc(task.path, task.image_dir, task.seeing)
     except Exception as exc:  # one bad file must not stop the night
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return task, f"{task.path}: {detail}"

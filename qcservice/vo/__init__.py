@@ -1,0 +1,27 @@
+"""VO publishing with DaCHS: instance, server, publish, user sync (``musedc vo``)."""
+
+from __future__ import annotations
+
+from qcservice.config import Settings
+
+
+def demo_step(settings: Settings, port: int | None = None) -> str:
+    """Init the DaCHS instance, publish the catalogue, serve it; return the TAP URL."""
+    from qcservice.db import make_engine
+    from qcservice.vo.config import load_vo_config
+    from qcservice.vo.instance import Instance
+    from qcservice.vo.publish import publish
+    from qcservice.vo.server import serve
+
+    inst = Instance(load_vo_config(settings, port=port))
+    engine = make_engine(settings)
+    try:
+        inst.init()
+        print(publish(engine, inst).describe())
+    finally:
+        engine.dispose()
+    serve(inst)
+    return inst.vo.tap_url
+
+
+__all__ = ["demo_step"]

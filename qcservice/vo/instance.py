@@ -1,0 +1,169 @@
+"""The DaCHS instance: a generated gavo.rc under ``$MUSEDC_HOME/vo``, the files it needs,
+and the ``dachs`` command run with them.
+
+DaCHS runs under Debian's ``/usr/bin/python3`` (python3-gavo), never in our virtual
+environment: we only write its files and run its command, as the unprivileged service user
+when we are root (like PostgreSQL). It uses the same database as the qc schema; ``dachs
+init`` creates its roles (gavoadmin, gavo, untrusted) and schemas there.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from qcservice.config import Settings
+from qcservice.db.cluster import DB_NAME, DB_ROLE, EmbeddedCluster
+from qcservice.vo.config import VOConfig
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO / "vo"
+RESOURCES_DIR = REPO / "resources"
+DACHS = "/usr/bin/dachs"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class VOError(RuntimeError):
+    """The DaCHS instance cannot be set up, run or reached."""
+
+
+def dsn(settings: Settings) -> str:
+    """A psycopg2 DSN (key=value) for DaCHS, with the rights to create roles."""
+    if settings.embedded:
+        cluster = EmbeddedCluster(settings)
+        parts = {"host": str(cluster.socket_dir), "port": str(settings.pg_port),
+                 "dbname": DB_NAME, "user": DB_ROLE, "password": cluster.password()}
+    else:
+        url = make_url(settings.database_url)
+        query = dict(url.query)
+        parts = {"host": str(url.host or query.get("host") or "localhost"),
+                 "port": str(url.port or query.get("port") or 5432),
+                 "dbname": str(url.database), "user": str(url.username or ""),
+                 "password": str(url.password or "")}
+    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+
+
+class Instance:
+    """Files and commands of one DaCHS instance."""
+
+    def __init__(self, vo: VOConfig) -> None:
+        self.vo = vo
+        self.root = vo.root
+        self.rc = self.root / "gavo.rc"
+        self.inputs = self.root / "inputs"
+        self.stage_dir = self.inputs / "muse" / "stage"
+        self.log_file = self.root / "logs" / "serve.log"
+        self.pid_file = self.root / "state" / "musedc-serve.pid"
+
+    # --- who runs DaCHS ---------------------------------------------------------------
+    def service_user(self) -> pwd.struct_passwd | None:
+        """The account DaCHS runs as: None for the current user, else the service user."""
+        if os.geteuid() != 0:
+            return None
+        try:
+            return pwd.getpwnam(self.vo.settings.service_user)
+        except KeyError:
+            raise VOError(f"running as root, DaCHS needs the unprivileged system user "
+                          f"{self.vo.settings.service_user!r}: run scripts/setup.sh") from None
+
+    def env(self) -> dict[str, str]:
+        """Environment of DaCHS processes: Debian's python, our gavo.rc."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PG", "PYTHON", "VIRTUAL_ENV", "GAVO"))}
+        env.update(GAVOSETTINGS=str(self.rc), PATH="/usr/bin:/bin", LC_ALL="C.UTF-8",
+                   HOME=str(self.root))
+        return env
+
+    def popen_kwargs(self) -> dict[str, object]:
+        """User switch for subprocess when we are root."""
+        user = self.service_user()
+        if user is None:
+            return {}
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+    def run(self, *args: str, check: bool = True,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run ``dachs ARGS`` for this instance."""
+        proc = subprocess.run([DACHS, *args], capture_output=True, text=True,
+                              env=self.env(), cwd=str(self.root), timeout=timeout,
+                              check=False, **self.popen_kwargs())  # type: ignore[arg-type]
+        if check and proc.returncode != 0:
+            raise VOError(f"dachs {' '.join(args)} failed ({proc.returncode}):\n"
+                          f"{(proc.stderr or proc.stdout).strip()[-3000:]}")
+        return proc
+
+    # --- files ------------------------------------------------------------------------
+    def group_name(self) -> str:
+        user = self.service_user()
+        gid = user.pw_gid if user is not None else os.getgid()
+        import grp
+
+        return grp.getgrgid(gid).gr_name
+
+    def user_name(self) -> str:
+        user = self.service_user()
+        return user.pw_name if user is not None else pwd.getpwuid(os.getuid()).pw_name
+
+    def admin_password(self) -> str:
+        """The DaCHS admin (gavoadmin) web password, generated once."""
+        path = self.root / "adminpasswd"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(18) + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def write_rc(self) -> None:
+        """Generate gavo.rc from vo/gavo.rc.template."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        text = (TEMPLATE_DIR / "gavo.rc.template").read_text().format(
+            root_dir=self.root, group=self.group_name(), bind=self.vo.bind,
+            port=self.vo.port, server_url=self.vo.url, user=self.user_name(),
+            admin_password=self.admin_password(), authority=self.vo.authority)
+        self.rc.write_text(text)
+
+    def install_files(self) -> None:
+        """Copy userconfig.rd, site metadata and the RDs into the instance."""
+        etc = self.root / "etc"
+        etc.mkdir(parents=True, exist_ok=True)
+        for name in ("userconfig.rd", "defaultmeta.txt"):
+            shutil.copy2(TEMPLATE_DIR / name, etc / name)
+        for rd_dir in RESOURCES_DIR.iterdir():
+            if rd_dir.is_dir():
+                shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "stage"))
+        self.stage_dir.mkdir(parents=True, exist_ok=True)
+        self.chown()
+
+    def chown(self) -> None:
+        """Give the whole instance to the service user (when root)."""
+        user = self.service_user()
+        if user is None:
+            return
+        for dirpath, _dirs, files in os.walk(self.root):
+            os.chown(dirpath, user.pw_uid, user.pw_gid)
+            for name in files:
+                os.chown(os.path.join(dirpath, name), user.pw_uid, user.pw_gid)
+
+    # --- life cycle -------------------------------------------------------------------
+    def initialised(self) -> bool:
+        return (self.root / "state" / "musedc-initialised").exists()
+
+    def init(self) -> None:
+        """Create the instance (idempotent): files, DaCHS roles and tables, obscore."""
+        self.write_rc()
+        self.install_files()
+        self.run("init", "-d", dsn(self.vo.settings))
+        self.chown()
+        self.run("imp", "//obscore", "refreshAfterSchemaUpdate", check=False)
+        self.run("imp", "//obscore")
+        marker = self.root / "state" / "musedc-initialised"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("ok\n")
+        self.chown()

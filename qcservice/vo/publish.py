@@ -1,0 +1,79 @@
+"""``musedc vo publish``: stage what QC validated, import it into DaCHS, sync users.
+
+Re-running it replaces the published tables: a product whose QA state left the
+publishable set disappears from ivoa.obscore, one that entered it appears.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from qcservice.vo.accounts import sync_users
+from qcservice.vo.instance import Instance
+from qcservice.vo.qcstage import qc_rows, spectra_rows
+from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    products: int
+    inputs: int
+    metrics: int
+    users: int
+    memberships: int
+
+    def describe(self) -> str:
+        return (f"published {self.products} cubes and images ({self.inputs} inputs, "
+                f"{self.metrics} metrics); DaCHS users {self.users}, "
+                f"group memberships {self.memberships}")
+
+
+def stage(engine: Engine, inst: Instance) -> dict[str, int]:
+    """Write every staging file; return the row count of each."""
+    inst.stage_dir.mkdir(parents=True, exist_ok=True)
+    products = product_rows(engine, inst.vo)
+    counts = {"products": write_jsonl(inst.stage_dir / "products.jsonl", products),
+              "previews": write_jsonl(inst.stage_dir / "previews.jsonl",
+                                      preview_rows(products))}
+    qc = qc_rows(engine, [p["file_id"] for p in products], PUBLISHED_CATEGORIES)
+    for name, rows in qc.items():
+        counts[name] = write_jsonl(inst.stage_dir / f"{name}.jsonl", rows)
+    counts["spectra"] = write_jsonl(inst.stage_dir / "spectra.jsonl",
+                                    spectra_rows(engine, inst.vo.publishable))
+    (inst.stage_dir / "site.json").write_text(json.dumps({"viewer_url": inst.vo.viewer_url}))
+    inst.chown()
+    return counts
+
+
+def publish(engine: Engine, inst: Instance) -> PublishReport:
+    """Stage, import ``muse/q`` into DaCHS, and sync users; recorded in qc.job_runs."""
+    if not inst.initialised():
+        inst.init()
+    else:
+        inst.install_files()
+    with engine.begin() as conn:
+        run_id = conn.execute(text(
+            "INSERT INTO qc.job_runs (kind, args) VALUES ('publish', CAST(:a AS jsonb)) "
+            "RETURNING run_id"),
+            {"a": json.dumps({"publishable": list(inst.vo.publishable)})}).scalar_one()
+    try:
+        counts = stage(engine, inst)
+        inst.run("imp", "muse/q")
+        inst.run("imp", "muse/ssa")
+        users, memberships = sync_users(engine)
+    except Exception as exc:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE qc.job_runs SET status = 'failed', finished_at = now(),"
+                              " message = :m WHERE run_id = :r"),
+                         {"m": str(exc)[:2000], "r": run_id})
+        raise
+    report = PublishReport(counts["products"], counts["inputs"], counts["metrics"],
+                           users, memberships)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE qc.job_runs SET status = 'finished', finished_at = now(),"
+                          " n_done = :n, message = :m WHERE run_id = :r"),
+                     {"n": report.products, "m": report.describe(), "r": run_id})
+    return report

@@ -1,0 +1,149 @@
+"""Stage the QC side for TAP: inputs of the published products (raw frames, master
+calibrations), their provenance links, per-IFU status, metrics and a per-night summary."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from qcservice.vo.stage import accref, acl_group, embargo, obs_id
+
+_INPUTS_SQL = """
+SELECT DISTINCT ON (f.file_id) f.file_id, f.path, f.filename, f.size_bytes, f.release_date,
+       f.privilege, f.owner_group_id, f.project_id, f.kind,
+       COALESCE(r.dpr_catg || COALESCE('/' || r.dpr_type, ''), p.pro_catg) AS catg,
+       COALESCE(p.ifu, h.ifu) AS ifu, COALESCE(r.night, p.night) AS night,
+       COALESCE(q.state, 'Undefined') AS qa_state
+FROM qc.provenance pv
+JOIN qc.files f ON f.file_id = pv.input_file_id
+LEFT JOIN qc.raw_frames r ON r.file_id = f.file_id
+LEFT JOIN qc.products p ON p.file_id = f.file_id
+LEFT JOIN LATERAL (SELECT min(ifu) AS ifu FROM qc.hdus WHERE file_id = f.file_id) h ON true
+LEFT JOIN qc.qa q ON q.file_id = f.file_id
+WHERE pv.file_id = ANY(:ids)
+ORDER BY f.file_id
+"""
+
+_PROVENANCE_SQL = """
+SELECT DISTINCT pv.file_id, pv.input_file_id, pv.role, f.filename
+FROM qc.provenance pv JOIN qc.files f ON f.file_id = pv.file_id
+WHERE pv.file_id = ANY(:ids) AND pv.input_file_id IS NOT NULL
+ORDER BY 1, 2
+"""
+
+_IFU_SQL = """
+SELECT s.file_id, COALESCE(r.night, p.night) AS night, s.ifu,
+       CASE WHEN s.is_valid THEN 1 ELSE 0 END AS is_valid,
+       array_to_string(s.flags, ',') AS flags, s.decided_by
+FROM qc.ifu_status s
+LEFT JOIN qc.raw_frames r ON r.file_id = s.file_id
+LEFT JOIN qc.products p ON p.file_id = s.file_id
+WHERE s.file_id = ANY(:ids)
+ORDER BY s.file_id, s.ifu
+"""
+
+_METRICS_SQL = """
+SELECT m.file_id, COALESCE(r.night, p.night) AS night, m.ifu, m.subunit, m.name,
+       m.value AS metric_value, m.unit, m.source
+FROM qc.metrics m
+LEFT JOIN qc.raw_frames r ON r.file_id = m.file_id
+LEFT JOIN qc.products p ON p.file_id = m.file_id
+WHERE m.file_id = ANY(:ids) AND m.value IS NOT NULL
+ORDER BY m.file_id, m.name, m.ifu, m.subunit
+"""
+
+_NIGHTS_SQL = """
+WITH nights AS (
+    SELECT night, ins_mode FROM qc.raw_frames
+    UNION SELECT night, ins_mode FROM qc.products WHERE pro_catg = ANY(:catgs)
+)
+SELECT n.night, n.ins_mode,
+  (SELECT count(*) FROM qc.raw_frames r WHERE r.night = n.night
+     AND r.ins_mode IS NOT DISTINCT FROM n.ins_mode) AS n_raw,
+  (SELECT count(*) FROM qc.products p WHERE p.night = n.night AND p.pro_catg = ANY(:catgs)
+     AND p.ins_mode IS NOT DISTINCT FROM n.ins_mode) AS n_products,
+  (SELECT count(*) FROM qc.products p WHERE p.night = n.night AND p.file_id = ANY(:ids)
+     AND p.ins_mode IS NOT DISTINCT FROM n.ins_mode) AS n_published,
+  (SELECT count(*) FROM qc.ifu_status s
+     LEFT JOIN qc.raw_frames r ON r.file_id = s.file_id
+     LEFT JOIN qc.products p ON p.file_id = s.file_id
+     WHERE NOT s.is_valid AND COALESCE(r.night, p.night) = n.night
+       AND COALESCE(r.ins_mode, p.ins_mode) IS NOT DISTINCT FROM n.ins_mode) AS n_ifu_invalid,
+  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.dimm_fwhm) FROM qc.raw_frames r
+     WHERE r.night = n.night AND r.dpr_catg = 'SCIENCE'
+       AND r.ins_mode IS NOT DISTINCT FROM n.ins_mode) AS dimm_seeing_median
+FROM nights n ORDER BY n.night, n.ins_mode
+"""
+
+
+def qc_rows(engine: Engine, product_ids: list[int], catgs: tuple[str, ...]) -> dict:
+    """Staging rows of every QC table, keyed by staging-file stem."""
+    with engine.connect() as conn:
+        inputs = conn.execute(text(_INPUTS_SQL), {"ids": product_ids}).mappings().all()
+        input_ids = [r["file_id"] for r in inputs]
+        ids = product_ids + input_ids
+        prov = conn.execute(text(_PROVENANCE_SQL), {"ids": product_ids}).mappings().all()
+        ifus = conn.execute(text(_IFU_SQL), {"ids": ids}).mappings().all()
+        metrics = conn.execute(text(_METRICS_SQL), {"ids": ids}).mappings().all()
+        nights = conn.execute(text(_NIGHTS_SQL), {"ids": product_ids,
+                                                  "catgs": list(catgs)}).mappings().all()
+    return {
+        "inputs": [_input_row(r) for r in inputs],
+        "provenance": [{"obs_id": obs_id(r["file_id"]),
+                        "product_accref": accref(r["file_id"], r["filename"]),
+                        "input_file_id": r["input_file_id"], "role": r["role"]}
+                       for r in prov],
+        "ifu_status": [{**dict(r), "obs_id": obs_id(r["file_id"])} for r in ifus],
+        "metrics": [{**dict(r), "obs_id": obs_id(r["file_id"])} for r in metrics],
+        "nights": [dict(r) for r in nights],
+    }
+
+
+def _input_row(r) -> dict:
+    return {
+        "p_accref": accref(r["file_id"], r["filename"]), "p_path": r["path"],
+        "p_fsize": r["size_bytes"],
+        "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
+        "p_embargo": embargo(r["release_date"]), "p_preview": None,
+        "file_id": r["file_id"], "filename": r["filename"],
+        "kind": "raw" if r["kind"] == "raw" else "calib", "catg": r["catg"],
+        "ifu": r["ifu"], "night": r["night"], "qa_state": r["qa_state"],
+    }
+
+
+_SPECTRA_SQL = """
+SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
+       f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
+       p.targ_name, p.night, COALESCE(q.state, 'Undefined') AS qa_state,
+       (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
+       (h.header ->> 'APERTURE')::float AS aperture
+FROM qc.products p
+JOIN qc.files f USING (file_id)
+JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
+LEFT JOIN qc.qa q ON q.file_id = f.file_id
+LEFT JOIN qc.hdus h ON h.file_id = f.file_id AND h.hdu_index = 0
+WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, 'Undefined') = ANY(:states)
+ORDER BY f.file_id
+"""
+
+
+def spectra_rows(engine: Engine, states: tuple[str, ...]) -> list[dict]:
+    """Staging rows of the SSA table: extracted spectra in a publishable QA state."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(_SPECTRA_SQL), {"states": list(states)}).mappings().all()
+    out = []
+    for r in rows:
+        wmin = (r["wmin"] or 475.0) * 1e-9   # WAVELMIN/MAX are in nm (ESO SDP)
+        wmax = (r["wmax"] or 935.0) * 1e-9
+        out.append({
+            "p_accref": accref(r["file_id"], r["filename"]), "p_path": r["path"],
+            "p_fsize": r["size_bytes"],
+            "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
+            "p_embargo": embargo(r["release_date"]),
+            "file_id": r["file_id"], "qa_state": r["qa_state"],
+            "title": f"MUSE spectrum of {r['object'] or r['targ_name']}, night {r['night']}",
+            "target": r["targ_name"] or r["object"], "ra": r["ra"], "dec": r["dec"],
+            "mjd": r["mjd_obs"], "exptime": r["exptime"],
+            "specmid": (wmin + wmax) / 2, "specext": wmax - wmin,
+            "aperture": r["aperture"] or 0.0002,
+        })
+    return out

@@ -1,0 +1,37 @@
+"""The README's demo, end to end with DaCHS: it publishes the simulated night and prints
+the TAP URL and an example query that the running service answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from support import free_port, open_tempdir
+
+
+def test_demo_publishes_and_prints_tap_url_and_query() -> None:
+    # a home and a PostgreSQL cluster of its own: DaCHS roles are cluster-wide, so this
+    # DaCHS must not share a cluster with the session's
+    home = open_tempdir("musedc-demo-vo-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
+    env.update(MUSEDC_HOME=str(home), MUSEDC_PG_PORT=str(free_port()))
+    run = [sys.executable, "-m", "qcservice"]
+    try:
+        proc = subprocess.run([*run, "demo", "--scale", "tiny", "--vo-port", str(free_port()),
+                               "--viewer-port", "0", "--serve-for", "0"],
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        out = proc.stdout
+        assert re.search(r"TAP service: http://localhost:\d+/tap", out)
+        assert "SELECT TOP 10 obs_publisher_did" in out and "FROM ivoa.obscore" in out
+        assert "answered: HTTP 200" in out
+        published = re.search(r"published (\d+) cubes and images", out)
+        assert published and int(published.group(1)) >= 2   # a cube and its image at least
+        assert re.search(r"QA viewer: http://127\.0\.0\.1:\d+  \(HTTP 200\)", out)
+    finally:
+        subprocess.run([*run, "vo", "stop"], env=env, capture_output=True, timeout=120)
+        subprocess.run([*run, "db", "stop"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,119 @@
+"""TAP against the real DaCHS: ObsCore with the QC columns, QC tables, sync and async,
+SIAv2, and publish following the QA state."""
+
+from __future__ import annotations
+
+import pytest
+import pyvo
+import requests
+from sqlalchemy import text
+
+QC_COLUMNS = {"qa_state", "n_valid_ifu", "psf_fwhm_7000", "psf_fwhm_blue", "psf_fwhm_red",
+              "sky_residual", "astrometry_rms", "dimm_seeing", "airmass", "ins_mode",
+              "prog_id", "obs_release_date"}
+
+pytestmark = pytest.mark.slow
+
+
+def _obscore(vo_service, where: str = "") -> list[dict]:
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    result = tap.run_sync("SELECT * FROM ivoa.obscore WHERE obs_collection = 'MUSE-GTO' "
+                          + where)
+    return [dict(zip(result.fieldnames, row.values(), strict=True)) for row in result]
+
+
+def test_tap_sync_obscore_has_qc_columns(vo_service):
+    rows = _obscore(vo_service)
+    assert rows and set(rows[0]) >= QC_COLUMNS
+    by_ref = {r["obs_publisher_did"]: r for r in rows}
+    mini = by_ref[vo_service.pubdid(vo_service.public)]
+    assert mini["dataproduct_type"] == "cube" and mini["qa_state"] == "Pass"
+    assert mini["ins_mode"] == "WFM-NOAO-N"
+    assert 0.3 < mini["psf_fwhm_7000"] < 2.0          # from the real QC EXPCOMB keywords
+    assert mini["em_min"] == pytest.approx(4.75e-7, rel=0.01)
+    assert mini["s_region"] is not None
+
+
+def test_only_publishable_states_reach_obscore(vo_service):
+    dids = {r["obs_publisher_did"] for r in _obscore(vo_service)}
+    assert vo_service.pubdid(vo_service.failed) not in dids
+    assert vo_service.pubdid(vo_service.embargoed) in dids   # metadata is visible
+
+
+def test_tap_async_and_qc_join(vo_service):
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    job = tap.submit_job(
+        "SELECT o.obs_id, m.name, m.metric_value FROM ivoa.obscore AS o "
+        "JOIN muse.metrics AS m ON m.obs_id = o.obs_id "
+        "WHERE o.obs_collection = 'MUSE-GTO' AND m.name LIKE 'QC %'")
+    job.run()
+    job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=60)
+    assert job.phase == "COMPLETED"
+    result = job.fetch_result()
+    job.delete()
+    assert len(result) > 0
+
+
+def test_qc_tables_have_column_metadata(vo_service):
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    cols = tap.run_sync("SELECT table_name, column_name, description, ucd, unit "
+                        "FROM tap_schema.columns WHERE table_name LIKE 'muse.%'")
+    names = {(r["table_name"], r["column_name"]) for r in cols}
+    assert {("muse.nights", "night"), ("muse.ifu_status", "is_valid"),
+            ("muse.metrics", "metric_value"), ("muse.inputs", "catg")} <= names
+    assert all(r["description"] for r in cols)
+    nights = tap.run_sync("SELECT * FROM muse.nights")
+    assert len(nights) >= 1
+
+
+def test_sia2_by_position_and_band(vo_service):
+    did = vo_service.pubdid(vo_service.public)
+    mini = _obscore(vo_service, f"AND obs_publisher_did = '{did}'")[0]
+    sia = pyvo.dal.SIA2Service(f"{vo_service.url}/__system__/siap2/sitewide/siap2.xml",
+                               check_baseurl=False)
+    found = sia.search(pos=(mini["s_ra"], mini["s_dec"], 0.001), band=(6e-7, 6.1e-7))
+    dids = {r["obs_publisher_did"] for r in found}
+    assert vo_service.pubdid(vo_service.public) in dids
+    assert not sia.search(pos=(mini["s_ra"], mini["s_dec"], 0.001), band=(2e-6, 3e-6))
+
+
+def test_republish_follows_qa_state(vo_service):
+    public_did = vo_service.pubdid(vo_service.public)
+    file_id = int(vo_service.public.split("/")[1])
+    with vo_service.engine.begin() as conn:
+        conn.execute(text("UPDATE qc.qa SET state = 'Fail' WHERE file_id = :f"), {"f": file_id})
+    try:
+        vo_service.republish()
+        assert public_did not in {r["obs_publisher_did"] for r in _obscore(vo_service)}
+    finally:
+        with vo_service.engine.begin() as conn:
+            conn.execute(text("UPDATE qc.qa SET state = 'Pass' WHERE file_id = :f"),
+                         {"f": file_id})
+        vo_service.republish()
+    assert public_did in {r["obs_publisher_did"] for r in _obscore(vo_service)}
+
+
+def test_tap_examples_run(vo_service):
+    import re
+    from pathlib import Path
+
+    rd = (Path(__file__).resolve().parents[2] / "vo" / "userconfig.rd").read_text()
+    queries = re.findall(r"\.\. tapquery::\n\n(.*?)\n\t\t\]\]>", rd, re.S)
+    assert len(queries) >= 5
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    for query in queries:
+        tap.run_sync("\n".join(line.strip() for line in query.splitlines()))
+    examples = requests.get(f"{vo_service.tap}/examples", timeout=60)
+    assert examples.status_code == 200 and "Nights where IFUs failed" in examples.text
+
+
+def test_ssa_query_finds_the_spectra(vo_service):
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    first = tap.run_sync("SELECT TOP 1 ssa_location FROM muse.spectra")
+    assert len(first) == 1
+    ra, dec = (float(v) for v in str(first[0]["ssa_location"]).split()[-2:]) \
+        if isinstance(first[0]["ssa_location"], str) else first[0]["ssa_location"][:2]
+    ssa = pyvo.dal.SSAService(f"{vo_service.url}/muse/ssa/ssa/ssap.xml")
+    found = ssa.search(pos=(ra, dec), diameter=0.01)
+    assert len(found) >= 1
+    assert all("SPECTRUM_1D" in str(r.acref) for r in found)

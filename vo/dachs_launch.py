@@ -1,0 +1,43 @@
+"""Start the DaCHS command line (Debian's python3-gavo) with the data centre's passwords.
+
+The MUSE data centre keeps one user database (qc.users, managed by ``musedc users``) whose
+passwords are werkzeug scrypt hashes (``scrypt:N:r:p$salt$hex``). ``musedc vo sync-users``
+copies those hashes into DaCHS's dc.users; this launcher teaches DaCHS's credential check
+to verify them, so one password works in the QA viewer and in every VO service. Hashes in
+DaCHS's own format keep working. Run as: python3 dachs_launch.py serve debug
+"""
+
+import hashlib
+import hmac
+import sys
+
+from gavo.protocols import creds
+
+_dachs_hash_matches = creds.hashMatches
+
+
+def _werkzeug_scrypt_matches(password, stored):
+    method, salt, digest = stored.split("$", 2)
+    _name, n, r, p = method.split(":")
+    n, r, p = int(n), int(r), int(p)
+    computed = hashlib.scrypt(password.encode("utf-8"), salt=salt.encode("utf-8"),
+                              n=n, r=r, p=p, maxmem=132 * n * r * p, dklen=64)
+    return hmac.compare_digest(computed.hex(), digest)
+
+
+def hash_matches(password, stored):
+    """DaCHS's check, extended to werkzeug scrypt hashes."""
+    if stored and stored.startswith("scrypt:") and "$" in stored:
+        if len(password) > creds.MAX_PASSWORD_LENGTH:
+            return False
+        return _werkzeug_scrypt_matches(password, stored)
+    return _dachs_hash_matches(password, stored)
+
+
+creds.hashMatches = hash_matches
+
+if __name__ == "__main__":
+    from gavo.user.cli import main
+
+    sys.argv[0] = "dachs"
+    sys.exit(main())

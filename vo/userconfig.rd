@@ -1,0 +1,238 @@
+<resource schema="__system">
+
+
+<!-- ================================ Obscore ===================== -->
+
+	<!-- MUSE GTO data centre: QC columns of ivoa.obscore (README.md, "VO services").
+	     After changing them run `musedc vo init`, which refreshes obscore. -->
+	<STREAM id="obscore-extraevents">
+		<property name="obscoreClause" cumulate="True">
+			,
+			CAST(\\qaState AS text) AS qa_state,
+			CAST(\\nValidIfu AS smallint) AS n_valid_ifu,
+			CAST(\\psfFwhm7000 AS real) AS psf_fwhm_7000,
+			CAST(\\psfFwhmBlue AS real) AS psf_fwhm_blue,
+			CAST(\\psfFwhmRed AS real) AS psf_fwhm_red,
+			CAST(\\skyResidual AS real) AS sky_residual,
+			CAST(\\astrometryRms AS real) AS astrometry_rms,
+			CAST(\\dimmSeeing AS real) AS dimm_seeing,
+			CAST(\\airmass AS real) AS airmass,
+			CAST(\\insMode AS text) AS ins_mode,
+			CAST(\\progId AS text) AS prog_id,
+			CAST(\\releaseDate AS timestamp) AS obs_release_date
+		</property>
+	</STREAM>
+
+	<STREAM id="obscore-extrapars">
+		<mixinPar key="qaState">NULL</mixinPar>
+		<mixinPar key="nValidIfu">NULL</mixinPar>
+		<mixinPar key="psfFwhm7000">NULL</mixinPar>
+		<mixinPar key="psfFwhmBlue">NULL</mixinPar>
+		<mixinPar key="psfFwhmRed">NULL</mixinPar>
+		<mixinPar key="skyResidual">NULL</mixinPar>
+		<mixinPar key="astrometryRms">NULL</mixinPar>
+		<mixinPar key="dimmSeeing">NULL</mixinPar>
+		<mixinPar key="airmass">NULL</mixinPar>
+		<mixinPar key="insMode">NULL</mixinPar>
+		<mixinPar key="progId">NULL</mixinPar>
+		<mixinPar key="releaseDate">NULL</mixinPar>
+	</STREAM>
+
+	<STREAM id="obscore-extracolumns">
+		<column name="qa_state" type="text" ucd="meta.code.qual"
+			description="QA state of the product after quality control (Pass, Usable, Fail, Check, Undefined)" verbLevel="15"/>
+		<column name="n_valid_ifu" type="smallint" ucd="meta.number;instr"
+			description="Number of the 24 MUSE IFUs flagged valid by QC for this product" verbLevel="15">
+			<values nullLiteral="-1"/>
+		</column>
+		<column name="psf_fwhm_7000" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
+			description="FWHM of the point spread function at 7000 Angstrom (QC)" verbLevel="15"/>
+		<column name="psf_fwhm_blue" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
+			description="FWHM of the point spread function at the blue end (5000 Angstrom, QC)" verbLevel="15"/>
+		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
+			description="FWHM of the point spread function at the red end (9000 Angstrom, QC)" verbLevel="15"/>
+		<column name="sky_residual" type="real" ucd="stat.fit.residual"
+			description="Relative residual of the sky subtraction (QC)" verbLevel="15"/>
+		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
+			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)" verbLevel="15"/>
+		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
+			description="DIMM seeing during the observation (mean of TEL AMBI FWHM START/END)" verbLevel="15"/>
+		<column name="airmass" type="real" ucd="obs.airMass"
+			description="Mean airmass of the observation" verbLevel="15"/>
+		<column name="ins_mode" type="text" ucd="instr.setup"
+			description="MUSE instrument mode (ESO INS MODE), e.g. WFM-NOAO-N" verbLevel="15"/>
+		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
+			description="ESO programme identifier (ESO OBS PROG ID)" verbLevel="15"/>
+		<column name="obs_release_date" type="timestamp" ucd="time.release"
+			utype="obscore:curation.releasedate"
+			description="Date the data became or become public; proprietary before it" verbLevel="15"/>
+	</STREAM>
+
+
+	<rowmaker id="_test-rmk">
+		<!-- test instrumentation -->
+		<map key="foo">@bar</map>
+	</rowmaker>
+
+
+<!-- ================================ Registry Interface ============ -->
+
+	<STREAM id="registry-interfacerecords">
+		<doc>
+			These are services and registry records for the registry interface
+			of this service.
+
+			Even if together with defaultmeta, this will just work, keep 
+			these elements in your etc/userconfig.rd.
+
+			The metaString macros in here generally point into defaultmeta.
+			Replace them with whatever actual text applies to your site;  we
+			will work to do away with defaultmeta.txt.
+		</doc>
+
+		<resRec id="authority">
+			<meta>
+				resType: authority
+				creationDate: \metaString{authority.creationDate}
+				title: \\metaString{authority.title}{UNCONFIGURED}
+				shortName: \\metaString{authority.shortName}
+				subject: Authority
+				managingOrg: \\metaString{publisher}
+				referenceURL: \\metaString{authority.referenceURL}{UNCONFIGURED}
+				identifier: ivo://\getConfig{ivoa}{authority}
+				sets: ivo_managed
+			</meta>
+			<meta name="description">
+				\\metaString{authority.description}{UNCONFIGURED}
+			</meta>
+		</resRec>
+
+		<service id="registry" allowed="pubreg.xml">
+			<registryCore/>
+			<publish render="pubreg.xml" sets="ivo_managed">
+				<meta name="accessURL"
+					>\getConfig{web}{serverURL}\getConfig{web}{nevowRoot}oai.xml</meta>
+			</publish>
+			<meta name="resType">registry</meta>
+			<meta name="title">\getConfig{web}{sitename} Registry</meta>
+			<meta name="creationDate">\metaString{authority.creationDate}</meta>
+			<meta name="description">
+				The publishing registry for the \getConfig{web}{sitename}.
+			</meta>
+			<meta name="subject">virtual-observatories</meta>
+			<meta name="shortName">\\metaString{authority.shortName} RG</meta>
+			<meta name="content.type">Archive</meta>
+			<meta name="rights">public</meta>
+			<meta name="harvest.description">The harvesting interface for 
+				the publishing registry of the \getConfig{web}{sitename}</meta>
+			<meta name="maxRecords">10000</meta>
+			<meta name="managedAuthority">\getConfig{ivoa}{authority}</meta>
+			<meta name="publisher">The staff at the \getConfig{web}{sitename}</meta>
+		</service>
+	</STREAM>
+
+<!-- ============================= TAP ========================== -->
+
+	<STREAM id="tapexamples">
+		<meta name="_example" title="Good-seeing MUSE cubes in a region"><![CDATA[
+			MUSE cubes whose PSF FWHM at 7000 Angstrom is under 0.7 arcsec, within one degree of a position, best first:
+
+			.. tapquery::
+
+				SELECT obs_publisher_did, target_name, psf_fwhm_7000, dimm_seeing, access_url
+				FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO' AND dataproduct_type = 'cube'
+				  AND psf_fwhm_7000 < 0.7
+				  AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 63.36, 10.46, 1.0))
+				ORDER BY psf_fwhm_7000
+		]]></meta>
+		<meta name="_example" title="Nights where IFUs failed"><![CDATA[
+			Every night with at least one MUSE IFU flagged invalid by QC, with the IFUs and their flags:
+
+			.. tapquery::
+
+				SELECT night, obs_id, ifu, flags
+				FROM muse.ifu_status
+				WHERE is_valid = 0
+				ORDER BY night DESC, ifu
+		]]></meta>
+		<meta name="_example" title="ObsCore joined with per-IFU QC"><![CDATA[
+			Cubes in ivoa.obscore together with the IFUs QC rejected (one ADQL query over both):
+
+			.. tapquery::
+
+				SELECT o.obs_id, o.target_name, o.qa_state, o.n_valid_ifu, s.ifu, s.flags
+				FROM ivoa.obscore AS o
+				JOIN muse.ifu_status AS s ON s.obs_id = o.obs_id
+				WHERE o.obs_collection = 'MUSE-GTO' AND s.is_valid = 0
+		]]></meta>
+		<meta name="_example" title="Night summary"><![CDATA[
+			One row per night and instrument mode: how many cubes were published and the median DIMM seeing:
+
+			.. tapquery::
+
+				SELECT night, ins_mode, n_products, n_published, n_ifu_invalid, dimm_seeing_median
+				FROM muse.nights
+				ORDER BY night DESC
+		]]></meta>
+		<meta name="_example" title="Master calibrations and their QC"><![CDATA[
+			Master biases with their read-out noise per IFU and quadrant (QC1 keywords of the pipeline):
+
+			.. tapquery::
+
+				SELECT i.night, i.ifu, m.subunit, m.metric_value AS ron, m.unit
+				FROM muse.inputs AS i
+				JOIN muse.metrics AS m ON m.file_id = i.file_id
+				WHERE i.catg = 'MASTER_BIAS' AND m.name = 'QC BIAS MASTERi RON'
+				ORDER BY i.night, i.ifu, m.subunit
+		]]></meta>
+		<meta name="_example" title="Public AO cubes with good sky subtraction"><![CDATA[
+			Cubes taken with adaptive optics that are already public, by airmass:
+
+			.. tapquery::
+
+				SELECT obs_publisher_did, ins_mode, airmass, sky_residual, obs_release_date
+				FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO' AND ins_mode LIKE 'WFM-AO%'
+				  AND obs_release_date < '2026-01-01'
+				ORDER BY airmass
+		]]></meta>
+	</STREAM>
+
+
+	
+	<NXSTREAM id="tapdescription">
+		<meta name="description">The \\getConfig{web}{sitename}'s TAP end point.  
+			The Table Access Protocol (TAP) lets you execute queries against our
+			database tables, inspect various metadata, and upload your own
+			data.  It is thus the VO's premier way to access public data
+			holdings.
+
+			Tables exposed through this endpoint include: \\tablesForTAP.
+		</meta>
+	</NXSTREAM>
+
+	<NXSTREAM id="sitewidesiap2-extras">
+		<!-- put any items you want to appear in the //siap2#sitewide
+		service definition (in particular, metadata) here; it'd be nice if
+		you changed the creationDate, at least, as that might aid
+		in debugging. 
+		
+		You should also add 
+		testQuery.pos.ra, testQuery.pos.dec,
+		testQuery.size.ra, testQuery.size.dec meta item to  describe a field
+		that is guaranteed to return at least one result.
+		-->
+		<meta name="description">
+			The \\getConfig{web}{sitename}'s sitewide SIAP version 2 service 
+			publishes all the images published through the site.  For more
+			advanced queries including uploads, all this data is also available
+			through ObsTAP.
+		</meta>
+		<meta name="creationDate">2016-08-05T12:40:00</meta>
+		<meta name="subject">virtual-observatories</meta>
+		<meta name="shortName">\\metaString{authority.shortName} SIA2</meta>
+		<meta name="title">\getConfig{web}{sitename} SIAP Version 2 Service</meta>
+		<meta name="sia.type">Pointed</meta>
+	</NXSTREAM>
+</resource>
