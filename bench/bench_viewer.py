@@ -22,7 +22,6 @@ import logging
 import os
 import random
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from benchlib import free_port
 from sqlalchemy import Engine, create_engine, text
 
 from qcservice.config import load_settings
@@ -125,12 +125,6 @@ def fill(engine: Engine, nights: int) -> dict[str, int]:
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     return counts
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(repeat: int, fn: Callable[[], object]) -> float:
@@ -277,7 +271,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="musedc-bench-", dir="/tmp"))
     work.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
-    settings = load_settings(env, home=str(work / "home"), pg_port=_free_port())
+    settings = load_settings(env, home=str(work / "home"), pg_port=free_port())
     try:
         url = make_engine(settings).url
         engine = create_engine(url, pool_size=10, max_overflow=30, pool_timeout=60)
