@@ -14,17 +14,13 @@ Prints files per second and each figure's ratio to the baseline (>1: faster).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
-import tempfile
-from pathlib import Path
 
 from astropy.io import fits
-from benchlib import best_of, free_port
+from benchlib import best_of, scratch_instance
 from sqlalchemy import create_engine, text
 
-from qcservice.config import load_settings
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.ingest.fitsheader import read_headers
@@ -39,10 +35,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="musedc-bench-", dir="/tmp"))
-    work.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
-    settings = load_settings(env, home=str(work / "home"), pg_port=free_port())
+    work, settings = scratch_instance()
     try:
         simulate(work / "sim", nights=args.nights, scale=args.scale, seed=3, faults=False)
         raws = sorted((work / "sim").glob("*/raw/*.fits"))

@@ -19,22 +19,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 
-from benchlib import free_port
+from benchlib import scratch_instance
 from sqlalchemy import Engine, create_engine, text
 
-from qcservice.config import load_settings
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.users import add_to_group, add_user
@@ -268,10 +264,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="musedc-bench-", dir="/tmp"))
-    work.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
-    settings = load_settings(env, home=str(work / "home"), pg_port=free_port())
+    work, settings = scratch_instance()
     try:
         url = make_engine(settings).url
         engine = create_engine(url, pool_size=10, max_overflow=30, pool_timeout=60)

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from qcservice.config import Settings
+from qcservice.serviceuser import service_account, switch_kwargs
 
 DB_NAME = "musedc"
 DB_ROLE = "musedc"
@@ -63,23 +64,10 @@ class EmbeddedCluster:
     # --- who runs the server -------------------------------------------------------
     def _server_user(self) -> pwd.struct_passwd | None:
         """The account that runs the server, or None for the current user."""
-        if os.geteuid() != 0:
-            return None
-        name = self.settings.service_user
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            raise ClusterError(
-                f"running as root, PostgreSQL needs an unprivileged system user "
-                f"{name!r}, which does not exist: run scripts/setup.sh, or create it with "
-                f"'useradd --system --user-group {name}', or set MUSEDC_SERVICE_USER"
-            ) from None
+        return service_account(self.settings.service_user, "PostgreSQL", ClusterError)
 
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-        user = self._server_user()
-        kwargs: dict[str, object] = {}
-        if user is not None:
-            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        kwargs = switch_kwargs(self._server_user())
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd="/",

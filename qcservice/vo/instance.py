@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from qcservice.config import Settings
 from qcservice.db.cluster import DB_NAME, DB_ROLE, EmbeddedCluster
+from qcservice.serviceuser import service_account, switch_kwargs
 from qcservice.vo.config import VOConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,13 +65,7 @@ class Instance:
     # --- who runs DaCHS ---------------------------------------------------------------
     def service_user(self) -> pwd.struct_passwd | None:
         """The account DaCHS runs as: None for the current user, else the service user."""
-        if os.geteuid() != 0:
-            return None
-        try:
-            return pwd.getpwnam(self.vo.settings.service_user)
-        except KeyError:
-            raise VOError(f"running as root, DaCHS needs the unprivileged system user "
-                          f"{self.vo.settings.service_user!r}: run scripts/setup.sh") from None
+        return service_account(self.vo.settings.service_user, "DaCHS", VOError)
 
     def env(self) -> dict[str, str]:
         """Environment of DaCHS processes: Debian's python, our gavo.rc."""
@@ -82,10 +77,7 @@ class Instance:
 
     def popen_kwargs(self) -> dict[str, object]:
         """User switch for subprocess when we are root."""
-        user = self.service_user()
-        if user is None:
-            return {}
-        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        return switch_kwargs(self.service_user())
 
     def run(self, *args: str, check: bool = True,
             timeout: float = 600) -> subprocess.CompletedProcess[str]:
