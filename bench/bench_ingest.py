@@ -1,6 +1,7 @@
 """Benchmark: ingest speed on simulated raw files, against a bare astropy header loop.
 
     .venv/bin/python bench/bench_ingest.py [--scale small] [--nights 2] [--repeat 3]
+                                           [--quick] [--json PATH]
 
 Simulates raw exposures (25 HDUs each: primary + CHAN01..CHAN24), then measures, in the
 same run and on the same files (page cache warm for all):
@@ -9,16 +10,16 @@ same run and on the same files (page cache warm for all):
 - the full ingest into a fresh embedded PostgreSQL (parse, classify, store, with and
   without the SHA-256 checksum; 1 and 2 workers).
 Prints files per second and each figure's ratio to the baseline (>1: faster).
+--quick: one tiny night, one repeat.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 
 from astropy.io import fits
-from benchlib import best_of, scratch_instance
+from benchlib import Report, bench_arguments, best_of, scratch_instance
 from sqlalchemy import create_engine, text
 
 from qcservice.db import make_engine
@@ -28,12 +29,15 @@ from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
     parser.add_argument("--nights", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.quick:
+        args.scale, args.nights, args.repeat = "tiny", 1, 1
+    report = Report("ingest")
 
     work, settings = scratch_instance()
     try:
@@ -71,16 +75,13 @@ def main() -> None:
                 eng.dispose()
             figures.append((label, best_of(args.repeat, run)))
 
-        print(f"{'figure':<38} {'files/s':>10} {'baseline':>10} {'ratio':>7}")
-        base_rate = n / baseline
-        print(f"{'baseline: astropy getheader (primary)':<38} {base_rate:10.1f} "
-              f"{base_rate:10.1f} {1.0:7.2f}")
         for label, seconds in figures:
-            rate = n / seconds
-            print(f"{label:<38} {rate:10.1f} {base_rate:10.1f} {rate / base_rate:7.2f}")
+            report.add(label, n / seconds, "files/s", n / baseline,
+                       "astropy getheader (primary)", better="higher")
     finally:
         EmbeddedCluster(settings).stop()
         shutil.rmtree(work, ignore_errors=True)
+    return report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark: QC of full-size MUSE data on one core.
 
-    .venv/bin/python bench/bench_qc.py [--skip-cube] [--repeat 2]
+    .venv/bin/python bench/bench_qc.py [--skip-cube] [--repeat 2] [--cube NXxNYxNZ]
+                                       [--quick] [--json PATH]
 
 Raw exposure (24 x 4224 x 4240 uint16, 860 MB), page cache warm for every figure:
 - baseline: a memory-bound sum over the same pixels (np.fromfile + sum, CHAN by CHAN);
@@ -11,12 +12,12 @@ Wanted: ours within 2x the baseline, and at least 10x faster than the naive way.
 
 Full-size cube (320 x 320 x 3681, DATA + STAT + DQ, 3.4 GB): ``cube_qc`` in a child
 process, its wall time and peak resident memory. Wanted: under 10 s and under 1 GB; the
-memory-bound read of DATA + STAT is printed as the baseline.
+memory-bound read of DATA + STAT is printed as the baseline. --quick: a 'small' raw
+exposure and a 80x80x3681 cube, one repeat (the targets are then not checked).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 from astropy.io import fits
-from benchlib import best_of
+from benchlib import Report, bench_arguments, best_of
 
 from qcservice.ingest.fitsheader import read_headers
 from qcservice.qc.raw import raw_frame_qc
@@ -58,10 +59,10 @@ def naive_qc(path: Path) -> list[float]:
     return out
 
 
-def raw_figures(work: Path, repeat: int) -> None:
-    bias = write_raw_exposure(work / "a", "2015-01-01", "BIAS", "full", seed=1)
-    partner = write_raw_exposure(work / "b", "2015-01-01", "BIAS", "full", seed=2)
-    flat = write_raw_exposure(work / "c", "2015-01-01", "FLAT", "full", seed=3)
+def raw_figures(work: Path, repeat: int, report: Report, scale: str = "full") -> None:
+    bias = write_raw_exposure(work / "a", "2015-01-01", "BIAS", scale, seed=1)
+    partner = write_raw_exposure(work / "b", "2015-01-01", "BIAS", scale, seed=2)
+    flat = write_raw_exposure(work / "c", "2015-01-01", "FLAT", scale, seed=3)
     print(f"raw exposure: {bias.stat().st_size / 1e6:.0f} MB, 24 CHAN x 4224 x 4240 uint16")
     memory_bound_sum(bias), memory_bound_sum(partner), memory_bound_sum(flat)   # warm up
     base = best_of(repeat, lambda: memory_bound_sum(bias))
@@ -76,6 +77,16 @@ def raw_figures(work: Path, repeat: int) -> None:
                      ("ours: FLAT (flux, saturation, dead slices)", ours_flat)):
         print(f"{label:<44} {t:8.3f} {t / base:8.2f}   naive/ours = {naive / t:5.1f}x")
     print("wanted: ours/baseline <= 2, naive/ours >= 10\n")
+    size = f"raw {bias.stat().st_size / 1e6:.0f} MB"
+    report.add(f"QC of a {size} BIAS", ours_bias, "s", base, "memory-bound sum")
+    report.add(f"QC of a {size} lamp FLAT", ours_flat, "s", base, "memory-bound sum")
+    report.add(f"naive astropy+numpy QC of a {size}", naive, "s", base, "memory-bound sum")
+    report.add(f"QC of a {size} BIAS against the naive way", ours_bias, "s", naive,
+               "naive astropy+numpy")
+    if scale == "full":
+        report.check("raw QC within 2x the memory-bound sum", max(ours_bias, ours_flat) <= 2 * base)
+        report.check("raw QC at least 10x faster than the naive way",
+                     naive >= 10 * max(ours_bias, ours_flat))
 
 
 def write_cube(path: Path, nx: int = 320, ny: int = 320, nz: int = 3681) -> None:
@@ -91,7 +102,8 @@ def write_cube(path: Path, nx: int = 320, ny: int = 320, nz: int = 3681) -> None
                        "CD1_1": -0.2 / 3600, "CD2_2": 0.2 / 3600, "CD1_2": 0.0,
                        "CD2_1": 0.0}.items():
         data_h[key] = value
-    stars = rng.uniform(30, nx - 30, size=(8, 2))
+    margin = min(30, nx // 4, ny // 4)
+    stars = rng.uniform(margin, min(nx, ny) - margin, size=(8, 2))
     yy, xx = np.mgrid[:ny, :nx]
     wave = 4750.0 + 1.25 * np.arange(nz)
     with path.open("wb") as fh:
@@ -120,12 +132,12 @@ def write_cube(path: Path, nx: int = 320, ny: int = 320, nz: int = 3681) -> None
         fh.write(b"\0" * (-fh.tell() % 2880))
 
 
-def cube_figures(work: Path) -> None:
+def cube_figures(work: Path, report: Report, shape: tuple[int, int, int]) -> None:
     cube = work / "DATACUBE_FINAL.fits"
     for old in work.glob("[abc]"):      # the raw files: leave the page cache to the cube
         shutil.rmtree(old)
     t0 = time.perf_counter()
-    write_cube(cube)
+    write_cube(cube, *shape)
     print(f"full-size cube: {cube.stat().st_size / 1e9:.2f} GB written in "
           f"{time.perf_counter() - t0:.0f} s")
     headers = {h.extname: h for h in read_headers(cube)}
@@ -154,20 +166,32 @@ def cube_figures(work: Path) -> None:
           f"{seconds / 10:7.2f}")
     print(f"{'cube QC peak memory [MB] vs 1 GB wanted':<44} {peak_mb:10.0f} {1024:10.0f} "
           f"{peak_mb / 1024:7.2f}")
+    size = f"{cube.stat().st_size / 1e9:.2f} GB cube"
+    report.add(f"QC of a {size}", seconds, "s", base, "read of DATA + STAT")
+    report.add(f"QC of a {size}, peak memory", peak_mb, "MB", 1024, "the 1 GB wanted")
+    if shape == (320, 320, 3681):
+        report.check("full-size cube QC under 10 s", seconds < 10)
+        report.check("full-size cube QC under 1 GB of memory", peak_mb < 1024)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--skip-cube", action="store_true")
+    parser.add_argument("--cube", default="320x320x3681", help="NXxNYxNZ of the cube")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.cube = 1, "80x80x3681"
+    shape = tuple(int(v) for v in args.cube.split("x"))
+    report = Report("qc")
     work = Path(tempfile.mkdtemp(prefix="musedc-bench-qc-"))
     try:
-        raw_figures(work, args.repeat)
+        raw_figures(work, args.repeat, report, "small" if args.quick else "full")
         if not args.skip_cube:
-            cube_figures(work)
+            cube_figures(work, report, shape)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return report.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark: the QA viewer's server time and its behaviour under 20 concurrent clients.
 
     .venv/bin/python bench/bench_viewer.py [--nights 1000] [--clients 20] [--seconds 30]
+                                           [--max-requests 20000] [--quick] [--json PATH]
 
 Fills a fresh embedded PostgreSQL with NIGHTS nights of synthetic catalogue rows written
 directly in SQL (no FITS files): per night 18 raw frames (bias, dark, flat, arc, science)
@@ -9,26 +10,25 @@ a cube, QA states and metrics. A reader of the GTO project group (not an admin, 
 privilege rule runs) then asks, through the Flask test client (server time, no network):
 - the nightly summary of every night, and a frame page with its 24-IFU grids;
   baseline: the same page's SQL alone, run with the same connection pool;
-- then NCLIENTS threads hammer a real server on loopback for SECONDS seconds (summary,
-  night lists, frame pages, plot data): requests/s, latency, and failed requests;
-  baseline: one client alone for a fifth of the time.
+- then NCLIENTS threads hammer a real server on loopback for SECONDS seconds or
+  MAX_REQUESTS requests (summary, night lists, frame pages, plot data): requests/s, p50
+  and p99 latency, and failed requests; baseline: one client alone for a fifth of that.
 Targets (issue 6): each page under 200 ms; no failed request under load.
+--quick: 100 nights, 4 clients for 5 s.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import shutil
 import statistics
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
 
-from benchlib import scratch_instance
+from benchlib import Report, add_load, bench_arguments, load, scratch_instance
 from sqlalchemy import Engine, create_engine, text
 
 from qcservice.db import make_engine
@@ -216,53 +216,32 @@ def _cookie(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "musedc_session")
 
 
-def load(base: str, urls: list[str], clients: int, seconds: float) -> dict:
-    """``clients`` threads requesting ``urls`` in turn for ``seconds``: counts, latencies."""
+def fetcher(base: str, urls: list[str]) -> Callable[[int], str | None]:
+    """One logged-in GET of the k-th URL in turn: None, or what went wrong."""
     cookie = _cookie(base)
-    latencies: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
 
-    def client(k: int) -> None:
-        i = k
-        while time.monotonic() < stop_at:
-            url = base + urls[i % len(urls)].lstrip("/")
-            i += 1
-            t0 = time.perf_counter()
-            try:
-                req = urllib.request.Request(url, headers={"Cookie": cookie})
-                with urllib.request.urlopen(req, timeout=60) as resp:
-                    resp.read()
-                    ok = resp.status == 200 and not resp.url.rstrip("/").endswith("login")
-                    error = None if ok else f"{resp.status} {resp.url}"
-            except Exception as exc:
-                error = f"{url}: {exc}"
-            with lock:
-                latencies.append(time.perf_counter() - t0)
-                if error:
-                    failures.append(error)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    latencies.sort()
-    return {"requests": len(latencies), "rate": len(latencies) / elapsed,
-            "p50": latencies[len(latencies) // 2], "p95": latencies[int(len(latencies) * .95)],
-            "failures": failures}
+    def request(k: int) -> str | None:
+        url = base + urls[k % len(urls)].lstrip("/")
+        req = urllib.request.Request(url, headers={"Cookie": cookie})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            resp.read()
+            if resp.status != 200 or resp.url.rstrip("/").endswith("login"):
+                return f"{resp.status} {resp.url}"
+        return None
+    return request
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--nights", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--max-requests", type=int, default=20000)
     args = parser.parse_args()
+    if args.quick:
+        args.nights, args.repeat, args.clients, args.seconds = 100, 3, 4, 5.0
+    report = Report("viewer")
 
     work, settings = scratch_instance()
     try:
@@ -278,15 +257,19 @@ def main() -> None:
             verdict = "ok" if server < 0.200 else "SLOW"
             print(f"{label:<40} {server * 1e3:9.1f} {base * 1e3:9.1f} {server / base:7.2f} "
                   f"{'<200 ' + verdict:>8}")
+            report.add(f"{label} ({args.nights} nights)", server * 1e3, "ms", base * 1e3,
+                       "its SQL alone")
+            report.check(f"{label}: under 200 ms", server < 0.200)
         print("  (ms: median server time through the Flask test client; baseline: its SQL "
               "alone; ratio > 1: slower than the bare SQL)\n")
-        run_load(settings, app, engine, args)
+        run_load(settings, app, engine, args, report)
     finally:
         EmbeddedCluster(settings).stop()
         shutil.rmtree(work, ignore_errors=True)
+    return report.finish(args.json)
 
 
-def run_load(settings, app, engine: Engine, args) -> None:
+def run_load(settings, app, engine: Engine, args, report: Report) -> None:
     """The concurrent-clients figure against a real server on loopback."""
     with engine.connect() as conn:
         ids = conn.execute(text(
@@ -301,20 +284,14 @@ def run_load(settings, app, engine: Engine, args) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     running = start_viewer(settings, port=0, app=app)
     try:
-        alone = load(running.url, urls, 1, args.seconds / 5)
-        many = load(running.url, urls, args.clients, args.seconds)
+        request = fetcher(running.url, urls)
+        alone = load(request, 1, args.seconds / 5, args.max_requests // 5)
+        many = load(request, args.clients, args.seconds, args.max_requests)
     finally:
         running.stop()
-    print(f"{'load (real server, loopback)':<40} {'req/s':>9} {'baseline':>9} {'ratio':>7} "
-          f"{'p50 ms':>8} {'p95 ms':>8} {'failed':>7}")
-    print(f"{'1 client (baseline)':<40} {alone['rate']:9.1f} {alone['rate']:9.1f} {1.0:7.2f} "
-          f"{alone['p50'] * 1e3:8.1f} {alone['p95'] * 1e3:8.1f} {len(alone['failures']):7d}")
-    print(f"{f'{args.clients} clients for {args.seconds:.0f} s':<40} {many['rate']:9.1f} "
-          f"{alone['rate']:9.1f} {many['rate'] / alone['rate']:7.2f} {many['p50'] * 1e3:8.1f} "
-          f"{many['p95'] * 1e3:8.1f} {len(many['failures']):7d}")
-    print(f"  ({many['requests']} requests; target: 0 failed)")
-    for failure in many["failures"][:5]:
-        print("  FAILED", failure)
+    print(f"load on loopback: {many['requests']} requests of {args.clients} clients "
+          f"(at most {args.seconds:g} s or {args.max_requests}), {alone['requests']} alone")
+    add_load(report, "viewer", alone, many, args.clients)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,15 @@
 """VO benchmark: ObsCore cone and polygon queries through TAP at N rows (p50 latency and
 the ratio to the same SQL run directly in PostgreSQL), and SODA cutouts from a large cube
-(time and the DaCHS server's peak memory against the cutout's size).
+(time against astropy slicing the same window, and the DaCHS server's peak memory growth
+against the cutout's size).
 
     .venv/bin/python bench/bench_vo.py                    # 1,000,000 rows, 320x320x3681 cube
     .venv/bin/python bench/bench_vo.py --rows 100000 --cube 160x160x1000
+    .venv/bin/python bench/bench_vo.py --quick --json out.json   # 20,000 rows, small cube
+
+Then CLIENTS concurrent clients send cone queries through TAP for SECONDS seconds (or
+MAX_REQUESTS requests): throughput, p50 and p99 latency, errors (must be 0), against
+one client alone.
 
 Everything runs for real in a temporary folder: an embedded PostgreSQL, a DaCHS instance
 (``qcservice.vo``), rows inserted straight into ``muse.cubes`` (the table behind
@@ -12,9 +18,9 @@ ivoa.obscore), and a synthetic MUSE-like cube (primary + DATA extension).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -25,11 +31,8 @@ import numpy as np
 import psycopg2
 import requests
 from astropy.io import fits
+from benchlib import Report, add_load, bench_arguments, free_port, load, scratch_instance
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support import free_port, open_tempdir
-
-from qcservice.config import load_settings
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.vo.config import load_vo_config
@@ -72,13 +75,19 @@ def _cube(path: Path, shape: tuple[int, int, int]) -> None:
         f.write(b"\0" * pad)
 
 
+def _staged_names() -> set[str]:
+    """Every staging file the muse/q RD reads (the list grows with the RD)."""
+    rd = (Path(__file__).resolve().parents[1] / "resources" / "muse" / "q.rd").read_text()
+    return set(re.findall(r'(?:src="|<sources>stage/)(\w+)\.jsonl', rd))
+
+
 def _stage_cube(inst: Instance, path: Path) -> str:
     ref = "bench/cube.fits"
     row = {"p_accref": ref, "p_path": str(path), "p_fsize": path.stat().st_size,
            "p_owner": None, "p_embargo": None, "p_preview": None, "file_id": 1,
            "obs_id": "bench-cube", "dptype": "cube", "pro_catg": "DATACUBE_FINAL",
            "s_ra": 150.0, "s_dec": 2.0, "qa_state": "Pass"}
-    for name in ("previews", "inputs", "provenance", "nights", "ifu_status", "metrics"):
+    for name in _staged_names() - {"products"}:
         (inst.stage_dir / f"{name}.jsonl").write_text("")
     (inst.stage_dir / "products.jsonl").write_text(json.dumps(row) + "\n")
     inst.chown()
@@ -86,7 +95,7 @@ def _stage_cube(inst: Instance, path: Path) -> str:
     return f"ivo://{inst.vo.authority}/~?{ref}"
 
 
-def _tap_vs_sql(inst: Instance, conn, n_queries: int) -> None:
+def _tap_vs_sql(inst: Instance, conn, n_queries: int, report: Report, rows: int) -> None:
     rng = random.Random(1)
     cases = []
     for _ in range(n_queries):
@@ -123,42 +132,133 @@ def _tap_vs_sql(inst: Instance, conn, n_queries: int) -> None:
         sql_t = statistics.median(p[1] for p in pairs)
         print(f"  {kind:8s} TAP p50 {tap * 1000:8.1f} ms   SQL p50 {sql_t * 1000:8.1f} ms   "
               f"ratio {tap / sql_t:6.1f}")
+        report.add(f"TAP {kind} query at {rows:,} ObsCore rows, p50", tap * 1e3, "ms",
+                   sql_t * 1e3, "the same SQL in PostgreSQL")
 
 
-def _server_hwm_kb(inst: Instance) -> int:
+def _cone_request(inst: Instance):
+    """A TAP cone query at the k-th random position: None, or what went wrong."""
+    def request(k: int) -> str | None:
+        rng = random.Random(k)
+        adql = ("SELECT obs_publisher_did, s_ra, s_dec FROM ivoa.obscore WHERE 1 = CONTAINS("
+                f"POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {rng.uniform(0, 360)}, "
+                f"{rng.uniform(-60, 60)}, 0.5))")
+        resp = requests.get(f"{inst.vo.tap_url}/sync", timeout=120,
+                            params={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql})
+        if resp.status_code != 200:
+            return f"HTTP {resp.status_code}: {resp.text[:200]}"
+        if b'name="QUERY_STATUS" value="ERROR"' in resp.content:
+            return f"TAP error: {resp.text[:300]}"
+        return None
+    return request
+
+
+def _tap_load(inst: Instance, report: Report, args) -> None:
+    """Concurrent TAP clients on loopback, bounded in time and in requests."""
+    request = _cone_request(inst)
+    alone = load(request, 1, args.seconds / 5, args.max_requests // 5)
+    many = load(request, args.clients, args.seconds, args.max_requests)
+    print(f"  {many['requests']} cone queries of {args.clients} clients (at most "
+          f"{args.seconds:g} s or {args.max_requests}), {alone['requests']} alone")
+    add_load(report, f"TAP cone at {args.rows:,} rows", alone, many, args.clients)
+
+
+def _server_status_kb(inst: Instance, field: str) -> int:
     pid = int(inst.pid_file.read_text())
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
 
-def _soda(inst: Instance, did: str, shape: tuple[int, int, int]) -> None:
+def _reset_server_peak(inst: Instance) -> None:
+    """Reset the server's VmHWM to its current RSS (Linux: clear_refs 5)."""
+    pid = int(inst.pid_file.read_text())
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _download(url: str, params: dict, dest: Path) -> None:
+    with requests.get(url, params=params, timeout=900, stream=True) as resp:
+        resp.raise_for_status()
+        with dest.open("wb") as f:
+            for chunk in resp.iter_content(1 << 20):
+                f.write(chunk)
+
+
+def _direct_cutout(cube: Path, window: tuple[slice, ...], out: Path) -> None:
+    """The baseline: the same window sliced with astropy from a memory map and written."""
+    with fits.open(cube, memmap=True, do_not_scale_image_data=True) as hdus:
+        cut = fits.ImageHDU(hdus[1].data[window].copy(), header=hdus[1].header)
+        fits.HDUList([fits.PrimaryHDU(header=hdus[0].header), cut]).writeto(out)
+
+
+def _soda(inst: Instance, did: str, cube: Path, shape: tuple[int, int, int]) -> list[dict]:
+    """SODA cut-outs of growing size: time against astropy's slice of the same window,
+    and the server's peak memory growth against the cut-out's size."""
     nz, ny, nx = shape
-    print(f"  cube {nx}x{ny}x{nz} float32 = {nz * ny * nx * 4 / 1e9:.2f} GB "
-          f"(server peak RSS before: {_server_hwm_kb(inst) / 1024:.0f} MB)")
+    figures = []
+    print(f"  cube {nx}x{ny}x{nz} float32 = {nz * ny * nx * 4 / 1e9:.2f} GB")
+    scratch = cube.with_name("direct.fits")
+    t0 = time.perf_counter()
+    _download(f"{inst.vo.url}/muse/q/dl/dlget", {"ID": did}, scratch)
+    whole = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    shutil.copyfile(cube, scratch)
+    copy = time.perf_counter() - t0
+    print(f"  whole file through DaCHS (no cutout): {whole:6.2f} s = "
+          f"{cube.stat().st_size / whole / 1e6:5.0f} MB/s; a local copy {copy:5.2f} s "
+          f"(ratio {whole / copy:5.1f})")
+    figures.append({"name": "soda whole file served", "value": whole, "unit": "s",
+                    "baseline": copy, "baseline_name": "local copy"})
     for radius_arcsec, band in ((1.0, (6.0e-7, 6.01e-7)), (4.0, (6.0e-7, 6.5e-7)),
-                                (10.0, (5.0e-7, 9.0e-7))):
+                                (10.0, (5.0e-7, 9.0e-7)), (60.0, (4.0e-7, 1.0e-6))):
         params = {"ID": did, "CIRCLE": f"150.0 2.0 {radius_arcsec / 3600}",
                   "BAND": f"{band[0]} {band[1]}"}
+        _reset_server_peak(inst)
+        rss0 = _server_status_kb(inst, "VmRSS")
         t0 = time.perf_counter()
-        resp = requests.get(f"{inst.vo.url}/muse/q/dl/dlget", params=params, timeout=600)
+        got = cube.with_name("soda.fits")
+        _download(f"{inst.vo.url}/muse/q/dl/dlget", params, got)
         elapsed = time.perf_counter() - t0
-        resp.raise_for_status()
-        print(f"  cutout r={radius_arcsec:4.1f}\" band {band[0] * 1e10:.0f}-"
-              f"{band[1] * 1e10:.0f} A: {len(resp.content) / 1e6:8.1f} MB in {elapsed:6.2f} s, "
-              f"server peak RSS {_server_hwm_kb(inst) / 1024:7.0f} MB")
+        growth_mb = (_server_status_kb(inst, "VmHWM") - rss0) / 1024
+        with fits.open(got) as hdus:
+            head = hdus[1].header
+            x0, y0, z0 = (round(nx / 2 - head["CRPIX1"]), round(ny / 2 - head["CRPIX2"]),
+                          round(1 - head["CRPIX3"]))
+            window = (slice(z0, z0 + head["NAXIS3"]), slice(y0, y0 + head["NAXIS2"]),
+                      slice(x0, x0 + head["NAXIS1"]))
+        size_mb = got.stat().st_size / 1e6
+        scratch.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        _direct_cutout(cube, window, scratch)
+        direct = time.perf_counter() - t0
+        label = f"r={radius_arcsec:g}\" {band[0] * 1e10:.0f}-{band[1] * 1e10:.0f} A"
+        print(f"  cutout {label:22s} {size_mb:8.1f} MB: SODA {elapsed:6.2f} s, astropy slice "
+              f"{direct:6.2f} s (ratio {elapsed / direct:5.2f}); server peak growth "
+              f"{growth_mb:6.1f} MB = {growth_mb / size_mb:6.3f} x the cut-out")
+        figures.append({"name": f"soda cutout {label} time", "value": elapsed, "unit": "s",
+                        "baseline": direct, "baseline_name": "astropy slice"})
+        figures.append({"name": f"soda cutout {label} server peak growth",
+                        "value": growth_mb, "unit": "MB", "baseline": size_mb,
+                        "baseline_name": "cut-out size"})
+    return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> int:
+    parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--cube", default="320x320x3681", help="NXxNYxNZ of the SODA cube")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--max-requests", type=int, default=5000)
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.queries, args.cube = 20_000, 5, "40x40x400"
+        args.clients, args.seconds = 4, 5.0
+    report = Report("vo")
     nx, ny, nz = (int(v) for v in args.cube.split("x"))
-    home = open_tempdir("musedc-bench-vo-")
-    settings = load_settings(home=str(home / "home"), pg_port=free_port())
+    home, settings = scratch_instance()
     make_engine(settings).dispose()
     inst = Instance(load_vo_config(settings, port=free_port()))
     try:
@@ -179,15 +279,19 @@ def main() -> None:
         print(f"inserted {args.rows:,} ObsCore rows in {time.perf_counter() - t0:.1f} s")
         serve(inst)
         print(f"ObsCore queries through TAP vs direct SQL ({args.queries} each):")
-        _tap_vs_sql(inst, conn, args.queries)
+        _tap_vs_sql(inst, conn, args.queries, report, args.rows)
+        print("TAP under concurrent clients:")
+        _tap_load(inst, report, args)
         print("SODA cutouts:")
-        _soda(inst, did, (nz, ny, nx))
+        for figure in _soda(inst, did, cube, (nz, ny, nx)):
+            report.add(**figure)
         conn.close()
     finally:
         stop(inst)
         EmbeddedCluster(settings).stop()
         shutil.rmtree(home, ignore_errors=True)
+    return report.finish(args.json)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -201,6 +201,9 @@ def classify(headers: list[Header], filename: str, proprietary_days: int = 365) 
         raise Rejected("not a MUSE file: no INSTRUME keyword")
     if not isinstance(instrument, str) or instrument.strip() != "MUSE":
         raise Rejected(f"not a MUSE file: INSTRUME = {instrument!r}")
+    for key in ("ESO PRO CATG", "ESO DPR CATG", "ESO DPR TYPE"):
+        if not isinstance(primary.get(key, ""), str):   # a category, not a number or T/F
+            raise Rejected(f"{key}: expected a string, found {primary.get(key)!r}")
     pro_catg, dpr_catg = _text(primary, "ESO PRO CATG"), _text(primary, "ESO DPR CATG")
     if pro_catg is None and dpr_catg is None:
         raise Rejected("neither ESO PRO CATG (product) nor ESO DPR CATG (raw frame) is set")

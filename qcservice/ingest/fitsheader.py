@@ -73,85 +73,109 @@ class RawValue(str):
     """A value field that is not valid FITS (kept verbatim so the error can quote it)."""
 
 
-def _parse_string(field_text: str) -> tuple[str, str]:
-    """Parse a quoted FITS string starting at field_text[0] == "'"; return (value, rest)."""
-    out = []
+def _split_string(text: str, rule: str) -> tuple[str, str]:
+    """(raw inner text, rest) of the quoted string at text[0] == "'": '' stays doubled.
+
+    Rules, tried in this order: "fits": '' is a quote, and the closing quote is followed
+    by the end, a blank or '/' (any other lone quote is text: astropy writes one when it
+    splits a doubled quote between a card and its CONTINUE); "astropy": the first quote
+    so followed closes, pairs or not (how astropy reads the other half of such a split);
+    "lenient": the first lone quote closes (sloppy writers).
+    """
     i = 1
-    while i < len(field_text):
-        ch = field_text[i]
-        if ch == "'":
-            if i + 1 < len(field_text) and field_text[i + 1] == "'":
-                out.append("'")
+    while i < len(text):
+        if text[i] == "'":
+            if rule != "astropy" and text[i + 1:i + 2] == "'":
                 i += 2
                 continue
-            return "".join(out).rstrip(), field_text[i + 1:]
-        out.append(ch)
+            if rule == "lenient" or i + 1 == len(text) or text[i + 1] in " /":
+                return text[1:i], text[i + 1:]
         i += 1
     raise ValueError("string value without its closing quote")
 
 
-def _parse_value(field_text: str) -> tuple[object, str]:
-    """Parse the value field of a card: returns (value, comment)."""
+def _parse_value_raw(field_text: str) -> tuple[object, str, str | None]:
+    """Parse the value field of a card: (value, comment, raw text of a string value)."""
     text = field_text.lstrip()
     if text.startswith("'"):
-        try:
-            value, rest = _parse_string(text)
-        except ValueError:
-            return RawValue(text.rstrip()), ""
+        for rule in ("fits", "astropy", "lenient"):
+            try:
+                raw, rest = _split_string(text, rule)
+                break
+            except ValueError:
+                continue
+        else:
+            return RawValue(text.rstrip()), "", None
         rest = rest.strip()
-        return value, rest[1:].strip() if rest.startswith("/") else rest
+        return (raw.replace("''", "'").rstrip(),
+                rest[1:].strip() if rest.startswith("/") else rest, raw)
     token, _, comment = text.partition("/")
     token = token.strip()
     comment = comment.strip()
     if token == "":
-        return None, comment
+        return None, comment, None
     if token == "T":
-        return True, comment
+        return True, comment, None
     if token == "F":
-        return False, comment
+        return False, comment, None
     if _INT.match(token):
-        return int(token), comment
+        return int(token), comment, None
     if _FLOAT.match(token):
-        return float(token.replace("D", "E").replace("d", "e")), comment
-    return RawValue(token), comment
+        return float(token.replace("D", "E").replace("d", "e")), comment, None
+    return RawValue(token), comment, None
 
 
-def parse_card(image: str) -> Card:
-    """Parse one 80-character card image."""
+def _parse_value(field_text: str) -> tuple[object, str]:
+    """Parse the value field of a card: returns (value, comment)."""
+    value, comment, _ = _parse_value_raw(field_text)
+    return value, comment
+
+
+def _parse_card(image: str) -> tuple[Card, str | None]:
+    """One 80-character card image: the card, and the raw text of a string value."""
     keyword = image[:8].rstrip()
     if keyword == "HIERARCH":
         body = image[8:]
         name, eq, field_text = body.partition("=")
         if not eq:
-            return Card("COMMENT", image[8:].rstrip())
-        value, comment = _parse_value(field_text)
-        return Card(name.strip(), value, comment)
+            return Card("COMMENT", image[8:].rstrip()), None
+        value, comment, raw = _parse_value_raw(field_text)
+        return Card(name.strip(), value, comment), raw
     if keyword in COMMENTARY or keyword == "CONTINUE" or image[8:10] != "= ":
-        return Card(keyword, image[8:].rstrip())
-    value, comment = _parse_value(image[10:])
-    return Card(keyword, value, comment)
+        return Card(keyword, image[8:].rstrip()), None
+    value, comment, raw = _parse_value_raw(image[10:])
+    return Card(keyword, value, comment), raw
 
 
-def _merge_continue(cards: list[Card]) -> list[Card]:
-    """Join long strings written with the CONTINUE convention ('...&' + CONTINUE cards)."""
-    merged: list[Card] = []
-    for card in cards:
-        prev = merged[-1] if merged else None
-        if (card.keyword == "CONTINUE" and prev is not None and isinstance(prev.value, str)
-                and not isinstance(prev.value, RawValue) and prev.value.endswith("&")):
-            more, comment = _parse_value(str(card.value))
-            if isinstance(more, str):
-                text = prev.value[:-1] + more
-                merged[-1] = Card(prev.keyword, text, " ".join(filter(None, (prev.comment,
-                                                                                comment))))
+def parse_card(image: str) -> Card:
+    """Parse one 80-character card image."""
+    return _parse_card(image)[0]
+
+
+def _cards(images: list[str]) -> list[Card]:
+    """Parse card images, joining long strings (a string ending in '&' continued by
+    CONTINUE cards). The pieces are joined raw, before '' is read as a quote."""
+    cards: list[Card] = []
+    chain: str | None = None      # raw text so far of a string that may continue
+    for image in images:
+        if chain is not None and image[:8].rstrip() == "CONTINUE":
+            _, comment, raw = _parse_value_raw(image[8:])
+            if raw is not None:
+                chain = chain.rstrip()[:-1] + raw
+                prev = cards[-1]
+                cards[-1] = Card(prev.keyword, chain.replace("''", "'").rstrip(),
+                                 " ".join(filter(None, (prev.comment, comment))))
+                chain = chain if chain.rstrip().endswith("&") else None
                 continue
-        merged.append(card)
-    return merged
+        card, raw = _parse_card(image)
+        cards.append(card)
+        chain = raw if raw is not None and raw.rstrip().endswith("&") else None
+    return cards
 
 
 def _read_header_cards(fh: BinaryIO, index: int, offset: int) -> tuple[list[Card], int]:
     """Read cards from ``offset`` up to END; returns (cards, offset of the data unit)."""
-    cards: list[Card] = []
+    cards: list[str] = []
     fh.seek(offset)
     for nblock in range(MAX_HEADER_BLOCKS):
         block = fh.read(BLOCK)
@@ -164,8 +188,8 @@ def _read_header_cards(fh: BinaryIO, index: int, offset: int) -> tuple[list[Card
             if image == _BLANK_CARD:
                 continue  # blank padding before END: most cards of a short header
             if image.startswith("END") and image[3:].strip() == "":
-                return _merge_continue(cards), offset + (nblock + 1) * BLOCK
-            cards.append(parse_card(image))
+                return _cards(cards), offset + (nblock + 1) * BLOCK
+            cards.append(image)
     raise FitsFormatError(f"HDU {index} has no END card in its first "
                           f"{MAX_HEADER_BLOCKS * BLOCK} bytes")
 
@@ -181,7 +205,7 @@ def _int_key(header: Header, key: str, default: int | None = None) -> int:
 def data_size(header: Header) -> int:
     """Bytes of the data unit, without the padding to 2880 (FITS 4.0, eq. 4.2)."""
     bitpix = header.get("BITPIX")
-    if bitpix not in (8, 16, 32, 64, -32, -64):
+    if type(bitpix) is not int or bitpix not in (8, 16, 32, 64, -32, -64):  # 16.0 == 16
         raise FitsFormatError(f"HDU {header.index}: BITPIX = {bitpix!r} is not a FITS value")
     naxis = _int_key(header, "NAXIS")
     if naxis == 0:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from tqdm import tqdm
 
 from qcservice.db.jobruns import job_run
@@ -207,6 +207,8 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                                 conn, t, FileFacts(path, c.size, c.mtime, digest), item,
                                 project_id=project_id, run_id=report.run_id, groups=groups)
                     except SQLAlchemyError as exc:
+                        if isinstance(exc, OperationalError | InterfaceError):
+                            raise   # the database went away: not this file's fault
                         reason = f"the catalogue refused it: {getattr(exc, 'orig', exc)}"
                         groups.clear()  # a rolled-back savepoint may have held a new group
                         record_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)

@@ -51,21 +51,30 @@ class CubeGeometry:
         return first, min(self.nz, math.floor((hi - self.wave0) / self.dwave) + 1)
 
 
+def _wcs(h: Header, key: str, default: float | None = 0.0) -> float:
+    value = h.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"DATA {key} = {value!r} is not a number")
+    return float(value)
+
+
 def geometry(path: str) -> CubeGeometry:
+    """Size, wavelength axis and spaxel scale of the cube's DATA extension (the error
+    names what is missing or malformed; the caller names the file)."""
     headers = read_headers(path)
     by_name = {h.extname: h for h in headers if h.extname}
     data = by_name.get("DATA") or (headers[1] if len(headers) > 1 else None)
     if data is None or data.get("NAXIS") != 3 or data.get("BITPIX") != -32:
-        raise ValueError(f"{path}: no 3D float32 DATA extension")
-    crpix = float(data.get("CRPIX3", 1.0))
-    step = data.get("CD3_3") or data.get("CDELT3")
-    cd11, cd12 = float(data.get("CD1_1", 0.0)), float(data.get("CD1_2", 0.0))
-    cd21, cd22 = float(data.get("CD2_1", 0.0)), float(data.get("CD2_2", 0.0))
+        raise ValueError("no 3D float32 DATA extension")
+    crpix = _wcs(data, "CRPIX3", 1.0)
+    step = _wcs(data, "CD3_3") or _wcs(data, "CDELT3")
+    cd11, cd12 = _wcs(data, "CD1_1"), _wcs(data, "CD1_2")
+    cd21, cd22 = _wcs(data, "CD2_1"), _wcs(data, "CD2_2")
     pixscale = math.sqrt(abs(cd11 * cd22 - cd12 * cd21)) * 3600.0
     if not step or not pixscale:
-        raise ValueError(f"{path}: DATA has no usable wavelength step or CD matrix")
+        raise ValueError("DATA has no usable wavelength step (CD3_3, CDELT3) or CD matrix")
     return CubeGeometry(data.get("NAXIS1"), data.get("NAXIS2"), data.get("NAXIS3"),
-                        float(data.get("CRVAL3")) - (crpix - 1.0) * float(step), float(step),
+                        _wcs(data, "CRVAL3", None) - (crpix - 1.0) * step, step,
                         pixscale, data, by_name.get("STAT"))
 
 

@@ -101,6 +101,8 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
     cube = PlaneReader(path, geo, geo.data)
     stat = PlaneReader(path, geo, geo.stat) if geo.stat is not None else None
     white, rgb = _white_and_rgb(cube, geo)
+    if not np.isfinite(white).any():   # else no metric, no flag: it would pass
+        raise ValueError("DATA has no finite pixel: every value is NaN or infinite")
     metrics = [Metric("cube.white_median", float(np.nanmedian(white)), "flux"),
                Metric("cube.pixscale", geo.pixscale, "arcsec")]
     stars = find_stars(white, max_fwhm_pix=2.5 * seeing / geo.pixscale if seeing else None)
@@ -117,13 +119,17 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
     images: list[Image] = []
     if image_dir:
         out = Path(image_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        images = [
-            plots.white_light(white, stars, out / "white_light.png"),
-            plots.rgb(rgb, out / "rgb.png"),
-            plots.psf_fwhm(psf_plot, out / "psf_fwhm.png"),
-            plots.psf_drift(psf_plot, out / "psf_drift.png"),
-            plots.sky_residual(geo.wave(), sky_plot, out / "sky_residual.png"),
-        ]
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            images = [
+                plots.white_light(white, stars, out / "white_light.png"),
+                plots.rgb(rgb, out / "rgb.png"),
+                plots.psf_fwhm(psf_plot, out / "psf_fwhm.png"),
+                plots.psf_drift(psf_plot, out / "psf_drift.png"),
+                plots.sky_residual(geo.wave(), sky_plot, out / "sky_residual.png"),
+            ]
+        except OSError as exc:
+            raise OSError(f"cannot write its QC images to {out}: "
+                          f"{exc.strerror or exc}") from exc
         images = [i for i in images if i is not None]
     return TaskResult(metrics=metrics, images=images)

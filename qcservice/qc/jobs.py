@@ -17,6 +17,7 @@ import os
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,11 +124,34 @@ def execute(tasks: list[Task], workers: int = 1, scheduler: str | None = None
     elif workers <= 1 or len(tasks) < 2:
         yield from map(run_task, tasks)
     else:
+        yield from _execute_pool(tasks, workers)
+
+
+def _execute_pool(tasks: list[Task], workers: int, attempts: int = 2) -> Iterator[tuple]:
+    """On local processes. A worker that dies (killed, out of memory) breaks the pool:
+    what it left unfinished goes to a fresh pool, and after ``attempts`` pools is
+    reported failed (a file that kills its worker each time must not loop forever)."""
+    for _ in range(attempts):
+        lost: list[Task] = []
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(run_task, t) for t in tasks]
-            for future in as_completed(futures):
-                yield future.result()
+            futures = {pool.submit(run_task, t): t for t in tasks}
+            try:
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        lost.append(futures[future])
+                        continue
+                    yield result
+            finally:   # when the caller stops early, do not compute the rest first
+                for future in futures:
+                    future.cancel()
+        if not lost:
+            return
+        tasks = sorted(lost, key=lambda t: t.file_id)
+    for task in tasks:
+        yield task, f"{task.path}: its worker process died (killed, or out of memory)"
 
 
 def _execute_dask(tasks: list[Task], scheduler: str) -> Iterator[tuple]:
@@ -136,5 +160,10 @@ def _execute_dask(tasks: list[Task], scheduler: str) -> Iterator[tuple]:
 
     with Client(scheduler, timeout="30s") as client:
         futures = client.map(run_task, tasks, pure=False)
+        by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         for future in dask_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception as exc:  # e.g. KilledWorker: its workers died on it, repeatedly
+                task = by_key[future.key]
+                yield task, f"{task.path}: on the Dask cluster: {type(exc).__name__}: {exc}"

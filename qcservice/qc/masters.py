@@ -33,8 +33,15 @@ def _finite(values: np.ndarray) -> np.ndarray:
 def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
     """Metrics of a MASTER_BIAS, MASTER_DARK or MASTER_FLAT of one IFU."""
     with fits.open(path, memmap=True) as hdul:
+        if "DATA" not in hdul or hdul["DATA"].data is None:
+            raise ValueError(f"no DATA extension with pixels (HDUs: "
+                             f"{', '.join(h.name for h in hdul)})")
         data = np.asarray(hdul["DATA"].data, dtype=np.float64)
         dq = np.asarray(hdul["DQ"].data) if "DQ" in hdul else None
+    if data.ndim != 2:
+        raise ValueError(f"DATA has {data.ndim} axes: a master calibration is an image (2)")
+    if not np.isfinite(data).any():   # else NaN metrics, no flag: it would pass
+        raise ValueError("DATA has no finite pixel: every value is NaN or infinite")
     metrics: list[Metric] = []
     if pro_catg == "MASTER_BIAS":
         for sub, tile in _quadrant_tiles(data).items():

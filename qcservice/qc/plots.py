@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -24,8 +25,15 @@ def _stretch(image: np.ndarray) -> np.ndarray:
 
 
 def _save(fig, path: Path, kind: str, title: str) -> Image:
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
+    """Write a PNG through a temporary file renamed into place: a write that fails (disk
+    full) leaves the image an earlier run recorded whole, never truncated."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
     return Image(kind, str(path), title)
 
 

@@ -102,7 +102,7 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
     """Metrics of one raw frame (see the module docstring); ``partner`` for biases."""
     kind = dpr_type.upper()
     chans = _chans(path)
-    partner_chans = _chans(partner) if partner else {}
+    partner_chans = _partner_chans(partner) if partner else {}
     metrics: list[Metric] = []
     for ifu in sorted(chans):
         h = chans[ifu]
@@ -116,8 +116,7 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
                         Metric("raw.noise", st.noise, "adu", ifu, st.sub),
                         Metric("raw.overscan", st.overscan, "adu", ifu, st.sub)]
         if kind == "BIAS":
-            other = partner_chans.get(ifu)
-            metrics += _bias(ifu, stats, map_chan(partner, other) if other else None)
+            metrics += _bias(ifu, stats, _partner_chan(partner, partner_chans.get(ifu), h))
         elif kind == "DARK" and exptime:
             metrics += [Metric("dark.current", (st.level - st.overscan) * st.quadrant.gain
                                * 3600.0 / exptime, "e-/pix/h", ifu, st.sub) for st in stats]
@@ -128,6 +127,27 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
                         Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "",
                                ifu)]
     return TaskResult(metrics=metrics)
+
+
+def _partner_chans(partner: str) -> dict[int, Header]:
+    """The CHAN headers of the partner bias, none when it cannot be read (changed on disk
+    since ingest): a broken neighbour costs a good frame its read noise, not its QC."""
+    try:
+        return _chans(partner)
+    except (ValueError, OSError):
+        return {}
+
+
+def _partner_chan(partner: str | None, other: Header | None, own: Header
+                  ) -> np.ndarray | None:
+    """The partner's CHAN when it is readable and shaped like this frame's, else None."""
+    if partner is None or other is None or (other.get("NAXIS1"), other.get("NAXIS2")) != (
+            own.get("NAXIS1"), own.get("NAXIS2")):
+        return None
+    try:
+        return map_chan(partner, other)
+    except (ValueError, OSError):
+        return None
 
 
 def _bias(ifu: int, stats: list[QuadrantStats], other: np.ndarray | None) -> list[Metric]:

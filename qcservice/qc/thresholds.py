@@ -106,6 +106,8 @@ def read_file(path: Path) -> list[Threshold]:
 def sync(conn: Connection, t: Tables, files: Iterable[Path] | None = None) -> int:
     """Insert or update the rows of the threshold files in qc.thresholds; returns rows."""
     rows = [r for f in (default_files() if files is None else files) for r in read_file(f)]
+    # one sync at a time (two QC runs starting together would both insert a new row)
+    conn.execute(text("SELECT pg_advisory_xact_lock(7007, -1)"))
     for r in rows:
         values = {k: getattr(r, k) for k in ("metric", "flag", "valid_from", "ins_mode",
                                               "ifu", "subunit", "unit", "comment", "source",
