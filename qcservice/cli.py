@@ -55,17 +55,22 @@ def main(ctx: click.Context, home: str | None) -> None:
 
 
 def _register() -> None:
+    from qcservice.ancillary.cli import ancillary
     from qcservice.db.cli import db
     from qcservice.demo import demo
+    from qcservice.download.cli import download
     from qcservice.ingest.cli import ingest
     from qcservice.nights import nights
     from qcservice.qc.cli import qc
     from qcservice.simulate.cli import simulate
+    from qcservice.storage import storage
     from qcservice.users import users
     from qcservice.viewer.cli import viewer
     from qcservice.vo.cli import vo
 
     for command in (db, ingest, nights, qc, simulate, demo, users, viewer, vo):
+        main.add_command(command)
+    for command in (ancillary, download, storage):
         main.add_command(command)
 
 

@@ -37,6 +37,21 @@ def _real_cube(dest: Path) -> Path | None:
     return target
 
 
+def _ancillary_step(engine) -> None:
+    """Register mpdaf's real HST image of Abell 478, which overlaps the real MUSE cube,
+    as ancillary data (where the package keeps it: files stay where they are)."""
+    try:
+        import mpdaf
+    except ImportError:
+        return
+    from qcservice.ancillary.register import register_files
+
+    hst = Path(mpdaf.__file__).parent / "data" / "sdetect" / "a478hst-cutout.fits"
+    if hst.is_file():
+        for outcome in register_files(engine, [hst], "HST-A478"):
+            click.echo(f"      ancillary data: {outcome.describe()}")
+
+
 def flagged_summary(engine) -> list[str]:
     """One line per file QC did not pass: state, flags, how many IFUs are flagged."""
     from sqlalchemy import text
@@ -175,6 +190,7 @@ def _catalogue_step(engine, settings, data_dir: Path, steps: int) -> None:
     click.echo(f"      ingest run {report.run_id}: {report.summary()}")
     for path, reason in report.failures:
         click.echo(f"      refused {path}: {reason}")
+    _ancillary_step(engine)
     click.echo(f"[3/{steps}] quality control of every IFU (metrics, thresholds, flags, "
                f"QA state)")
     qc_report = run_qc(engine, image_root(settings.home),

@@ -85,6 +85,17 @@ def set_role(conn: Connection, username: str, role: str) -> None:
         raise UserError(f"no user {username!r}")
 
 
+def set_active(conn: Connection, username: str, active: bool) -> None:
+    """(De)activate ``username``; deactivating also ends their viewer sessions."""
+    done = conn.execute(text("UPDATE qc.users SET active = :a WHERE username = :u "
+                             "RETURNING user_id"), {"u": username, "a": active}).first()
+    if done is None:
+        raise UserError(f"no user {username!r}")
+    if not active:
+        conn.execute(text("DELETE FROM qc.viewer_sessions WHERE user_id = :i"),
+                     {"i": done.user_id})
+
+
 def load_user(conn: Connection, user_id: int) -> User | None:
     """The active user ``user_id`` with their groups, or None."""
     row = conn.execute(text(
@@ -190,11 +201,26 @@ def _read_password(stdin: bool) -> str:
 
 
 def _run(obj, action) -> None:
+    engine = _engine(obj)
     try:
-        with _engine(obj).begin() as conn:
+        with engine.begin() as conn:
             action(conn)
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
+    _sync_vo(engine)
+
+
+def _sync_vo(engine: Engine) -> None:
+    """Copy the change into DaCHS at once when this database has a DaCHS instance, so
+    one command manages the viewer's and the VO services' users."""
+    with engine.connect() as conn:
+        has_dachs = conn.execute(text("SELECT to_regclass('dc.users') IS NOT NULL")
+                                 ).scalar_one()
+    if has_dachs:
+        from qcservice.vo.accounts import sync_users
+
+        users, memberships = sync_users(engine)
+        click.echo(f"VO services (DaCHS): {users} users, {memberships} group memberships")
 
 
 @click.group()
@@ -234,6 +260,24 @@ def users_role(obj, username: str, role: str) -> None:
     """Give USERNAME the role ROLE."""
     _run(obj, lambda c: set_role(c, username, role))
     click.echo(f"{username} is now {role}")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def users_deactivate(obj, username: str) -> None:
+    """Lock USERNAME out of the viewer and the VO services (kept for the audit trail)."""
+    _run(obj, lambda c: set_active(c, username, False))
+    click.echo(f"{username} deactivated")
+
+
+@users.command("activate")
+@click.argument("username")
+@click.pass_obj
+def users_activate(obj, username: str) -> None:
+    """Let a deactivated USERNAME log in again."""
+    _run(obj, lambda c: set_active(c, username, True))
+    click.echo(f"{username} activated")
 
 
 @users.command("list")

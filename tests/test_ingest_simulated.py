@@ -84,3 +84,29 @@ def test_provenance_links_inputs_of_the_same_night(engine: Engine, tmp_path: Pat
     assert len(masters) > 100
     assert all(r.night == r.input_night for r in masters)
     assert "MASTER_BIAS" not in unlinked and "BIAS" not in unlinked
+
+
+def test_provenance_never_links_a_same_named_file_of_another_season(
+        engine: Engine, tmp_path: Path) -> None:
+    """Without masters of its own night, a product's MASTER_BIAS-01.fits stays unlinked
+    rather than linked to the one of a night a year away."""
+    from qcservice.ingest.store import PROVENANCE_WINDOW_NIGHTS
+    from qcservice.simulate import simulate
+
+    simulate(tmp_path / "a", nights=1, scale="tiny", seed=5, start_night="2024-05-01")
+    simulate(tmp_path / "b", nights=1, scale="tiny", seed=6, start_night="2025-05-01")
+    for master in (tmp_path / "b").rglob("MASTER_*"):
+        master.unlink()
+    ingest_paths(engine, [tmp_path], workers=2, checksum=False)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.night, pr.input_file_id IS NOT NULL AS linked, "
+            "abs(COALESCE(ir.night, ip.night) - p.night) AS gap "
+            "FROM qc.provenance pr JOIN qc.products p USING (file_id) "
+            "LEFT JOIN qc.raw_frames ir ON ir.file_id = pr.input_file_id "
+            "LEFT JOIN qc.products ip ON ip.file_id = pr.input_file_id "
+            "WHERE pr.input_name LIKE 'MASTER_%'")).all()
+    late = [r for r in rows if r.night.year == 2025]
+    early = [r for r in rows if r.night.year == 2024]
+    assert late and not any(r.linked for r in late)
+    assert early and all(r.linked and r.gap <= PROVENANCE_WINDOW_NIGHTS for r in early)

@@ -4,7 +4,7 @@ The MUSE data centre keeps one user database (qc.users, managed by ``musedc user
 passwords are werkzeug scrypt hashes (``scrypt:N:r:p$salt$hex``). ``musedc vo sync-users``
 copies those hashes into DaCHS's dc.users; this launcher teaches DaCHS's credential check
 to verify them, so one password works in the QA viewer and in every VO service. Hashes in
-DaCHS's own format keep working. Run as: python3 dachs_launch.py serve debug
+DaCHS's own format keep working. Run as: python3 dachs_launch.py serve start --foreground
 """
 
 import hashlib

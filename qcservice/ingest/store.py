@@ -77,6 +77,10 @@ def store_file(conn: Connection, t: Tables, facts: FileFacts, item: Classified, 
     return file_id, bool(created)
 
 
+# MUSE masters are made nightly and used within days; a month covers a reduction
+# with older calibrations, never a same-named file from another season
+PROVENANCE_WINDOW_NIGHTS = 31
+
 _RELINK = text("""
     UPDATE qc.provenance p SET input_file_id = best.input_id
     FROM (
@@ -88,7 +92,9 @@ _RELINK = text("""
         JOIN qc.files f ON f.filename IN (p.input_name, p.input_name || '.fz')
         LEFT JOIN qc.raw_frames ir ON ir.file_id = f.file_id
         LEFT JOIN qc.products ip ON ip.file_id = f.file_id
-        WHERE p.file_id = ANY(:ids) OR p.input_name = ANY(:names)
+        WHERE (p.file_id = ANY(:ids) OR p.input_name = ANY(:names))
+          AND (COALESCE(ir.night, ip.night) IS NULL
+               OR abs(COALESCE(ir.night, ip.night) - prod.night) <= :window)
         ORDER BY p.file_id, p.recipe_index, p.role, p.input_index,
                  abs(COALESCE(ir.night, ip.night) - prod.night),
                  (regexp_replace(f.path, '/[^/]*/[^/]*$', '') =
@@ -105,10 +111,12 @@ def relink_provenance(conn: Connection, file_ids: list[int], filenames: list[str
 
     Pipeline file names repeat from night to night (MASTER_BIAS-01.fits), so an input is
     the file of that name from the night nearest the product's, preferring one in the
-    same night folder; archive names (MUSE.<DATE-OBS>.fits) are unique anyway.
+    same night folder; archive names (MUSE.<DATE-OBS>.fits) are unique anyway. Nothing
+    further than PROVENANCE_WINDOW_NIGHTS away is taken: a same-named file of another
+    year is not the input, and an unlinked input is better than a wrong one.
     """
     names = sorted({n for f in filenames for n in (f, f.removesuffix(".fz"))})
-    conn.execute(_RELINK, {"ids": file_ids, "names": names})
+    conn.execute(_RELINK, {"ids": file_ids, "names": names, "window": PROVENANCE_WINDOW_NIGHTS})
 
 
 def record_failure(conn: Connection, t: Tables, path: str, reason: str, size: int | None,

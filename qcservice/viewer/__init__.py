@@ -40,6 +40,10 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.before_request(auth.guard)
     for module in (auth, summary, files, plots, calib, cube, validate, pages):
         app.register_blueprint(module.bp)
+    from qcservice.viewer import downloads, storage
+
+    for module in (downloads, storage):
+        app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=pages.MODES,
                                  projects=pages.projects)
     app.context_processor(lambda: {"current": _current()})

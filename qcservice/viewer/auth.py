@@ -36,6 +36,8 @@ bp = Blueprint("auth", __name__)
 COOKIE = "musedc_session"
 LOGIN_COOKIE = "musedc_login_csrf"
 _OPEN_ENDPOINTS = {"auth.login", "static", "pages.vendor", "pages.favicon"}
+# files a download script fetches with HTTP basic credentials instead of a session
+BASIC_AUTH_ENDPOINTS = {"downloads.file", "downloads.ancillary_file"}
 
 
 def _digest(token: str) -> str:
@@ -50,15 +52,24 @@ def load_session() -> None:
         return
     token = request.cookies.get(COOKIE)
     if not token:
+        _basic_auth()
         return
     found = row("SELECT token_hash, user_id, csrf_token, project, ins_mode "
                 "FROM qc.viewer_sessions "
                 "WHERE token_hash = :h AND expires_at > now()", h=_digest(token))
     if found is None:
+        _basic_auth()
         return
     user = load_user(get_conn(), found["user_id"])
     if user is not None:
         g.user, g.sess = user, found
+
+
+def _basic_auth() -> None:
+    """A download script's HTTP basic credentials, on the endpoints that take them."""
+    creds = request.authorization
+    if request.endpoint in BASIC_AUTH_ENDPOINTS and creds is not None and creds.username:
+        g.user = authenticate(get_conn(), creds.username, creds.password or "")
 
 
 def guard() -> Response | None:
@@ -67,6 +78,10 @@ def guard() -> Response | None:
         if request.method == "POST" and request.endpoint == "auth.login":
             _check_token(request.cookies.get(LOGIN_COOKIE))
         return None
+    browser = "text/html" in request.headers.get("Accept", "")
+    if g.user is None and request.endpoint in BASIC_AUTH_ENDPOINTS and not browser:
+        return Response("credentials needed\n", 401,
+                        {"WWW-Authenticate": 'Basic realm="MUSE GTO data centre"'})
     if g.user is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if request.method not in ("GET", "HEAD", "OPTIONS"):

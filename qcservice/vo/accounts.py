@@ -7,9 +7,9 @@
   DaCHS server is started through ``vo/dachs_launch.py``, which verifies such hashes);
 - as groups: the user's own name, its qc groups, and the access groups (``acl_*``) of the
   files it may see before their release. A published file is owned by the access group
-  of its (owner group, project, privilege); membership follows the privilege rule of
-  ``qc.may_see``: owner group, project group from privilege 2, consortium from 3; admins
-  are members of every access group.
+  of its (owner group, project, privilege); membership is decided by ``qc.may_see``
+  itself (owner group, project group from privilege 2, consortium from 3, admins), so
+  the viewer and DaCHS cannot disagree on who sees an embargoed file.
 """
 
 from __future__ import annotations
@@ -18,28 +18,30 @@ from sqlalchemy import Engine, text
 
 REMARK = "musedc"
 
+# The privilege rule is qc.may_see alone: it depends on the user and the file's (owner
+# group, project, privilege) only, so one embargoed file per key decides the key's group.
 _ACL_SQL = """
 WITH keys AS (
-    SELECT DISTINCT f.owner_group_id, f.project_id, f.privilege FROM qc.files f
+    SELECT DISTINCT ON (owner_group_id, project_id, privilege)
+           file_id, owner_group_id, project_id, privilege
+    FROM qc.files WHERE release_date > current_date
+    ORDER BY owner_group_id, project_id, privilege, file_id
 )
 SELECT u.username,
        'acl_' || COALESCE(k.owner_group_id, 0) || '_' || k.project_id || '_' || k.privilege
 FROM qc.users u CROSS JOIN keys k
-WHERE u.active AND u.password_hash IS NOT NULL AND (
-    u.role = 'admin' OR EXISTS (
-        SELECT 1 FROM qc.user_groups ug
-        LEFT JOIN qc.projects p ON p.project_id = k.project_id
-        LEFT JOIN qc.groups c ON c.name = 'consortium'
-        WHERE ug.user_id = u.user_id
-          AND (ug.group_id = k.owner_group_id
-               OR (k.privilege >= 2 AND ug.group_id = p.group_id)
-               OR (k.privilege >= 3 AND ug.group_id = c.group_id))))
+WHERE u.active AND u.password_hash IS NOT NULL AND qc.may_see(u.user_id, k.file_id)
 """
 
+# a user's qc groups; an admin is in every group, as qc.may_see and qc.may_see_ancillary
+# let admins see everything (embargoed ancillary files are owned by a qc group)
 _GROUPS_SQL = """
 SELECT u.username, g.name FROM qc.users u
 JOIN qc.user_groups ug ON ug.user_id = u.user_id JOIN qc.groups g ON g.group_id = ug.group_id
 WHERE u.active AND u.password_hash IS NOT NULL
+UNION
+SELECT u.username, g.name FROM qc.users u CROSS JOIN qc.groups g
+WHERE u.active AND u.password_hash IS NOT NULL AND u.role = 'admin'
 """
 
 

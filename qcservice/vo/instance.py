@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from qcservice.config import Settings
@@ -86,7 +88,8 @@ class Instance:
                               env=self.env(), cwd=str(self.root), timeout=timeout,
                               check=False, **self.popen_kwargs())  # type: ignore[arg-type]
         if check and proc.returncode != 0:
-            raise VOError(f"dachs {' '.join(args)} failed ({proc.returncode}):\n"
+            shown = " ".join(re.sub(r"password='[^']*'", "password=***", a) for a in args)
+            raise VOError(f"dachs {shown} failed ({proc.returncode}):\n"
                           f"{(proc.stderr or proc.stdout).strip()[-3000:]}")
         return proc
 
@@ -147,11 +150,27 @@ class Instance:
     def initialised(self) -> bool:
         return (self.root / "state" / "musedc-initialised").exists()
 
+    def _dachs_schema_exists(self) -> bool:
+        """True when the database already holds DaCHS's own tables (dc.tablemeta)."""
+        from qcservice.db import make_engine
+
+        engine = make_engine(self.vo.settings)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT to_regclass('dc.tablemeta') IS NOT NULL")
+                                    ).scalar_one()
+        finally:
+            engine.dispose()
+
     def init(self) -> None:
         """Create the instance (idempotent): files, DaCHS roles and tables, obscore."""
         self.write_rc()
         self.install_files()
-        self.run("init", "-d", dsn(self.vo.settings))
+        if self._dachs_schema_exists():
+            # `dachs init` on an initialised database fails (operators it re-creates)
+            self.run("upgrade")
+        else:
+            self.run("init", "-d", dsn(self.vo.settings))
         self.chown()
         self.run("imp", "//obscore", "refreshAfterSchemaUpdate", check=False)
         self.run("imp", "//obscore")

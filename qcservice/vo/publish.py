@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from qcservice.vo.accounts import sync_users
+from qcservice.vo.ancillary import stage_ancillary
 from qcservice.vo.instance import Instance
 from qcservice.vo.qcstage import qc_rows, spectra_rows
 from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
@@ -42,7 +43,9 @@ def stage(engine: Engine, inst: Instance) -> dict[str, int]:
     for name, rows in qc.items():
         counts[name] = write_jsonl(inst.stage_dir / f"{name}.jsonl", rows)
     counts["spectra"] = write_jsonl(inst.stage_dir / "spectra.jsonl",
-                                    spectra_rows(engine, inst.vo.publishable))
+                                    spectra_rows(engine, inst.vo.publishable,
+                                                 {p["p_accref"] for p in products}))
+    counts.update(stage_ancillary(engine, inst.stage_dir, inst.vo))  # after what it sums up
     (inst.stage_dir / "site.json").write_text(json.dumps({"viewer_url": inst.vo.viewer_url}))
     inst.chown()
     return counts

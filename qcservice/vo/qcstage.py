@@ -3,6 +3,9 @@ calibrations), their provenance links, per-IFU status, metrics and a per-night s
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+
 from sqlalchemy import Engine, text
 
 from qcservice.vo.stage import accref, acl_group, embargo, obs_id
@@ -113,7 +116,12 @@ def _input_row(r) -> dict:
 _SPECTRA_SQL = """
 SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
        f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
-       p.targ_name, p.night, COALESCE(q.state, 'Undefined') AS qa_state,
+       p.targ_name, p.night, p.ins_mode, p.prog_id, p.airmass, p.dimm_fwhm,
+       COALESCE(q.state, 'Undefined') AS qa_state,
+       (SELECT c.file_id || '/' || cf.filename FROM qc.provenance v
+        JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
+        JOIN qc.files cf ON cf.file_id = c.file_id
+        WHERE v.file_id = f.file_id LIMIT 1) AS cube,
        (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
        (h.header ->> 'APERTURE')::float AS aperture
 FROM qc.products p
@@ -126,12 +134,26 @@ ORDER BY f.file_id
 """
 
 
-def spectra_rows(engine: Engine, states: tuple[str, ...]) -> list[dict]:
-    """Staging rows of the SSA table: extracted spectra in a publishable QA state."""
+def _aperture_octagon(ra: float | None, dec: float | None,
+                      radius_deg: float) -> list[list[float]] | None:
+    """An octagon circumscribing the extraction aperture: the spectrum's s_region."""
+    if ra is None or dec is None:
+        return None
+    r = radius_deg / math.cos(math.pi / 8)
+    cos_dec = max(math.cos(math.radians(dec)), 1e-6)
+    return [[ra + r * math.cos(a) / cos_dec, dec + r * math.sin(a)]
+            for a in (math.pi / 8 + k * math.pi / 4 for k in range(8))]
+
+
+def spectra_rows(engine: Engine, states: tuple[str, ...],
+                 published_cubes: set[str] = frozenset()) -> list[dict]:
+    """Staging rows of the SSA table (also in ivoa.obscore): extracted spectra in a
+    publishable QA state; ``cube_accref`` names their cube when it is published too."""
     with engine.connect() as conn:
         rows = conn.execute(text(_SPECTRA_SQL), {"states": list(states)}).mappings().all()
     out = []
     for r in rows:
+        cube = f"muse/{r['cube']}" if r["cube"] else None
         wmin = (r["wmin"] or 475.0) * 1e-9   # WAVELMIN/MAX are in nm (ESO SDP)
         wmax = (r["wmax"] or 935.0) * 1e-9
         out.append({
@@ -145,5 +167,11 @@ def spectra_rows(engine: Engine, states: tuple[str, ...]) -> list[dict]:
             "mjd": r["mjd_obs"], "exptime": r["exptime"],
             "specmid": (wmin + wmax) / 2, "specext": wmax - wmin,
             "aperture": r["aperture"] or 0.0002,
+            "obs_id": obs_id(r["file_id"]), "night": r["night"],
+            "corners": _aperture_octagon(r["ra"], r["dec"], r["aperture"] or 0.0002),
+            "ins_mode": r["ins_mode"], "prog_id": r["prog_id"], "airmass": r["airmass"],
+            "dimm_seeing": r["dimm_fwhm"],
+            "obs_release_date": dt.datetime.combine(r["release_date"], dt.time()),
+            "cube_accref": cube if cube in published_cubes else None,
         })
     return out

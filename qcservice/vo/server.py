@@ -1,6 +1,7 @@
 """Start, stop and check the DaCHS server.
 
-The server is ``dachs serve debug`` (foreground, stops on SIGTERM) started through
+The server is ``dachs serve start --foreground`` (not ``serve debug``, whose /exit page
+anyone could call; stops on SIGTERM) started through
 ``vo/dachs_launch.py`` in its own session, with a pid file under the instance's state
 directory. ``dachs serve start`` would exit 0 even when its port is taken, so health is
 always decided by polling the server's URL, never by an exit status.
@@ -80,7 +81,8 @@ def serve(inst: Instance, timeout: float = 120) -> bool:
     inst.log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(inst.log_file, "ab") as log:
         proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(TEMPLATE_DIR / "dachs_launch.py"), "serve", "debug"],
+            [SYSTEM_PYTHON, str(TEMPLATE_DIR / "dachs_launch.py"),
+             "serve", "start", "--foreground"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=inst.env(),
             cwd=str(inst.root), start_new_session=True,
             **inst.popen_kwargs())  # type: ignore[arg-type]

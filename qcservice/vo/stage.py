@@ -54,9 +54,12 @@ QC_METRICS = {
                       " ON s.file_id = d.file_id AND s.name = 'cube.pixscale'"
                       " AND s.source = 'computed' WHERE d.file_id = f.file_id"
                       " AND d.source = 'computed' AND d.name = 'psf.drift_rms' LIMIT 1)",
+    # a cube has no per-IFU status of its own: an IFU counts as valid unless QC found it
+    # invalid in the product or in a raw frame or master calibration it was made from
     "n_valid_ifu": "(SELECT CASE WHEN count(*) = 0 THEN NULL"
-                   " ELSE count(*) FILTER (WHERE s.is_valid) END"
-                   " FROM qc.ifu_status s WHERE s.file_id = f.file_id)",
+                   " ELSE 24 - count(DISTINCT s.ifu) FILTER (WHERE NOT s.is_valid) END"
+                   " FROM qc.ifu_status s WHERE s.file_id = f.file_id OR s.file_id IN"
+                   " (SELECT v.input_file_id FROM qc.provenance v WHERE v.file_id = f.file_id))",
 }
 
 _PRODUCTS_SQL = """
@@ -161,6 +164,7 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "p_preview": f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}",
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
+            "pub_did": pub_did(vo, ref),
             "obs_title": f"MUSE {r['ins_mode'] or ''} {r['pro_catg']} of "
                          f"{r['targ_name'] or r['object'] or 'unknown target'}, "
                          f"night {r['night']}",

@@ -65,12 +65,17 @@
 	<table id="cubes" onDisk="True" adql="True" primary="file_id">
 		<meta name="description">Final MUSE datacubes and white-light images in
 			a publishable QA state, with their QC summary.</meta>
+		<meta name="_associatedDatalinkService">
+			<meta name="serviceId">dl</meta>
+			<meta name="idColumn">pub_did</meta>
+		</meta>
 		<mixin>//products#table</mixin>
 		<mixin
 			dataproduct_type="dptype"
 			calib_level="3"
 			obs_collection="'MUSE-GTO'"
 			obs_id="obs_id"
+			did="pub_did"
 			obs_title="obs_title"
 			target_name="target_name"
 			s_ra="s_ra"
@@ -115,6 +120,8 @@
 			description="Observation identifier (the key of the QC tables)"/>
 		<column name="obs_title" type="text" ucd="meta.title"
 			description="Title of the product"/>
+		<column name="pub_did" type="text" ucd="meta.ref.ivoid"
+			description="Publisher DID of the product (ivoa.obscore obs_publisher_did; the ID of its DataLink)"/>
 		<column name="pro_catg" type="text" ucd="meta.code.class"
 			description="ESO PRO CATG of the product"/>
 		<column name="dptype" type="text" ucd="meta.code.class"
@@ -129,7 +136,7 @@
 			description="Declination of the field centre (ICRS)"/>
 		<column name="s_fov" type="real" unit="deg" ucd="phys.angSize;instr.fov"
 			description="Diameter of the field of view"/>
-		<column name="s_region" type="spoly" unit="deg" ucd="pos.outline;obs.field"
+		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg" ucd="pos.outline;obs.field"
 			description="Footprint of the field"/>
 		<column name="s_resolution" type="real" unit="arcsec" ucd="pos.angResolution"
 			description="Spatial resolution (PSF FWHM at 7000 A, else DIMM seeing)"/>
@@ -294,6 +301,62 @@
 			description="header (QC1 keyword) or computed (batch QC)"/>
 	</table>
 
+	<!-- ============ ancillary data and file checksums (musedc) ============ -->
+
+	<table id="ancillary" onDisk="True" adql="True" primary="anc_id">
+		<meta name="description">Images, cubes and catalogues of other
+			instruments covering MUSE fields (musedc ancillary add), with their
+			sky footprint; served by /getproduct, and listed as #counterpart in
+			the DataLink of every MUSE product they overlap.</meta>
+		<mixin>//products#table</mixin>
+		<index columns="s_region" method="GIST"/>
+		<column name="anc_id" type="bigint" required="True" ucd="meta.id"
+			description="Identifier of the ancillary file in the catalogue"/>
+		<column name="collection" type="text" ucd="meta.id;meta.dataset"
+			description="Collection the file was registered in"/>
+		<column name="filename" type="text" ucd="meta.id;meta.file"
+			description="File name"/>
+		<column name="kind" type="text" ucd="meta.code.class"
+			description="image, cube or catalogue"/>
+		<column name="instrument_name" type="text" ucd="meta.id;instr"
+			description="Instrument (INSTRUME), when the file names it"/>
+		<column name="facility_name" type="text" ucd="meta.id;instr.tel"
+			description="Telescope (TELESCOP), when the file names it"/>
+		<column name="band" type="text" ucd="meta.id;instr.filter"
+			description="Filter of an image, when the header names it"/>
+		<column name="n_rows" type="bigint" ucd="meta.number"
+			description="Number of sources of a catalogue">
+			<values nullLiteral="-1"/>
+		</column>
+		<column name="s_ra" type="double precision" unit="deg" ucd="pos.eq.ra;meta.main"
+			description="Right ascension of the footprint centre (ICRS)"/>
+		<column name="s_dec" type="double precision" unit="deg" ucd="pos.eq.dec;meta.main"
+			description="Declination of the footprint centre (ICRS)"/>
+		<!-- adql:REGION: served as STC-S (a spoly array in BINARY trips votlint) -->
+		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg"
+			ucd="pos.outline;obs.field"
+			description="Sky footprint (image WCS, or RA/Dec extent of a catalogue)"/>
+		<column name="checksum" type="text" ucd="meta.checksum"
+			description="sha256:HEX of the whole file, taken at registration"/>
+	</table>
+
+	<table id="file_checksums" onDisk="True" adql="True">
+		<meta name="description">Size and SHA-256 checksum, taken at ingest,
+			of every file /getproduct serves (published products, their inputs,
+			ancillary data): what downloads verify against.</meta>
+		<index columns="publisher_did"/>
+		<column name="publisher_did" type="text" ucd="meta.ref.ivoid"
+			description="Publisher DID (ivoa.obscore obs_publisher_did; DataLink ID)"/>
+		<column name="accref" type="text" ucd="meta.ref"
+			description="Access reference: the file is /getproduct/ACCREF"/>
+		<column name="filename" type="text" ucd="meta.id;meta.file"
+			description="File name"/>
+		<column name="size_bytes" type="bigint" unit="byte" ucd="phys.size;meta.file"
+			description="Size of the file in bytes"/>
+		<column name="checksum" type="text" ucd="meta.checksum"
+			description="sha256:HEX of the whole file (NULL when not taken at ingest)"/>
+	</table>
+
 	<!-- ============================== imports ============================== -->
 
 	<data id="import_products">
@@ -333,6 +396,31 @@
 	<data id="import_metrics">
 		<FEED source="stageGrammar" src="metrics.jsonl"/>
 		<make table="metrics"/>
+	</data>
+
+	<data id="import_ancillary">
+		<sources>stage/ancillary.jsonl</sources>
+		<embeddedGrammar>
+			<FEED source="stageIterator"/>
+			<rowfilter procDef="//products#define">
+				<bind key="table">"muse.ancillary"</bind>
+				<bind key="accref">@p_accref</bind>
+				<bind key="path">@p_path</bind>
+				<bind key="fsize">@p_fsize</bind>
+				<bind key="mime">@p_mime</bind>
+				<bind key="owner">@p_owner</bind>
+				<bind key="embargo">@p_embargo</bind>
+				<bind key="preview">None</bind>
+			</rowfilter>
+		</embeddedGrammar>
+		<make table="ancillary">
+			<rowmaker idmaps="*"/>
+		</make>
+	</data>
+
+	<data id="import_checksums">
+		<FEED source="stageGrammar" src="checksums.jsonl"/>
+		<make table="file_checksums"/>
 	</data>
 
 	<!-- ======================= DataLink and SODA ======================= -->
@@ -375,6 +463,12 @@
 					yield from muselib.related_links(descriptor, LinkDef)
 				</code>
 			</metaMaker>
+			<metaMaker>
+				<FEED source="loadMuselib"/>
+				<code>
+					yield from muselib.ancillary_links(descriptor, LinkDef)
+				</code>
+			</metaMaker>
 
 			<dataFunction>
 				<FEED source="loadMuselib"/>
@@ -389,10 +483,8 @@
 				<FEED source="loadMuselib"/>
 				<code>
 					if descriptor.dataIsPristine:
-						for closable in getattr(descriptor, "toClose", []):
-							closable.close()
 						return File(descriptor.localPath(), "image/fits")
-					return TemporaryFile(muselib.write_result(descriptor), "image/fits")
+					return TemporaryFile(muselib.write_cutout(descriptor), "image/fits")
 				</code>
 			</dataFormatter>
 		</datalinkCore>

@@ -14,7 +14,12 @@
 	<meta name="productType">spectrum</meta>
 
 	<table id="spectra" onDisk="True" adql="True">
-		<meta name="description">MUSE extracted spectra (SSA, hcd).</meta>
+		<meta name="description">MUSE extracted spectra (SSA, hcd), also in
+			ivoa.obscore (dataproduct_type spectrum) with the QC columns.</meta>
+		<meta name="_associatedDatalinkService">
+			<meta name="serviceId">dl</meta>
+			<meta name="idColumn">ssa_pubDID</meta>
+		</meta>
 		<mixin
 			fluxCalibration="ABSOLUTE"
 			spectralCalibration="ABSOLUTE"
@@ -22,10 +27,40 @@
 			spectralUnit="Angstrom"
 			instrument="MUSE"
 			>//ssap#hcd</mixin>
+		<mixin
+			collectionName="'MUSE-GTO'"
+			calibLevel="3"
+			obsId="obs_id"
+			coverage="s_region"
+			facilityName="'ESO-VLT-U4'"
+			qaState="qa_state"
+			insMode="ins_mode"
+			progId="prog_id"
+			dimmSeeing="dimm_seeing"
+			airmass="airmass"
+			releaseDate="obs_release_date">//obscore#publishSSAPHCD</mixin>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
 		<column name="qa_state" type="text" ucd="meta.code.qual"
 			description="QA state of the spectrum"/>
+		<column name="obs_id" type="text" ucd="meta.id"
+			description="Observation identifier (the key of the QC tables)"/>
+		<column name="night" type="date" ucd="time.epoch;obs.night"
+			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
+		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg" ucd="pos.outline;obs.field"
+			description="Extraction aperture (an octagon around the aperture circle)"/>
+		<column name="ins_mode" type="text" ucd="instr.setup"
+			description="MUSE instrument mode (ESO INS MODE)"/>
+		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
+			description="ESO programme identifier"/>
+		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
+			description="DIMM seeing during the observation"/>
+		<column name="airmass" type="real" ucd="obs.airMass"
+			description="Mean airmass"/>
+		<column name="obs_release_date" type="timestamp" ucd="time.release"
+			description="Release date: proprietary before it"/>
+		<column name="cube_accref" type="text" ucd="meta.ref"
+			description="Access reference of the published cube the spectrum was extracted from (DataLink #progenitor)"/>
 	</table>
 
 	<data id="import_spectra">
@@ -61,6 +96,36 @@
 			</rowmaker>
 		</make>
 	</data>
+
+	<service id="dl" allowed="dlget,dlmeta">
+		<meta name="title">MUSE spectra DataLink</meta>
+		<meta name="description">DataLink for MUSE extracted spectra: the file
+			(#this), the cube it was extracted from (#progenitor), its page in the QA
+			viewer (#auxiliary). Proprietary spectra need the credentials of a
+			member of their owner group.</meta>
+		<datalinkCore>
+			<descriptorGenerator>
+				<FEED source="muse/q#loadMuselib"/>
+				<code>
+					return muselib.make_descriptor(pubDID, muselib.PlainDescriptor)
+				</code>
+			</descriptorGenerator>
+			<metaMaker>
+				<FEED source="muse/q#loadMuselib"/>
+				<code>
+					yield from muselib.related_links(descriptor, LinkDef)
+				</code>
+			</metaMaker>
+			<dataFunction>
+				<FEED source="muse/q#loadMuselib"/>
+				<code>
+					muselib.require_access(descriptor.owner, descriptor.embargo)
+					descriptor.data = File(muselib.product_path(descriptor),
+						"application/fits")
+				</code>
+			</dataFunction>
+		</datalinkCore>
+	</service>
 
 	<service id="ssa" allowed="ssap.xml,form">
 		<meta name="shortName">MUSE spectra SSA</meta>

@@ -3,18 +3,12 @@ log in, summary -> night -> frame and its grids, validate an IFU, see the audit 
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import sync_playwright
+from viewer_browser import browser_page, shot
 from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_support import PASSWORD
 
 from qcservice.viewer.server import start_viewer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -25,24 +19,9 @@ def served(app):
 
 
 @pytest.fixture
-def page(tmp_path: Path):
-    args = ["--disable-background-networking", "--disable-gpu"]
-    if os.geteuid() == 0:
-        args.append("--no-sandbox")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
+def page():
+    with browser_page(accept_downloads=False) as page:
         yield page
-        browser.close()
-
-
-def _shot(page, name: str) -> None:
-    folder = Path(os.environ.get("MUSEDC_SCREENSHOTS", "/tmp/musedc-viewer-screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_review_walkthrough(served, page, catalogue):
@@ -53,7 +32,7 @@ def test_review_walkthrough(served, page, catalogue):
     page.click("#login")
     page.wait_for_selector("#summary")
     assert page.inner_text("#connected-as") == "alice"
-    _shot(page, "1-summary")
+    shot(page, "1-summary")
 
     page.click("a[href='/night/2024-03-09/bias_raw']")
     page.wait_for_selector("#file-list")
@@ -66,7 +45,7 @@ def test_review_walkthrough(served, page, catalogue):
     assert page.inner_text("#g-valid .cell[data-ifu='24'] .value") == "1.240"
     page.wait_for_selector("#ifu-plot .main-svg")      # plotly drew the IFU plot
     page.wait_for_selector("#trend-plot .main-svg")    # and the trend
-    _shot(page, "2-frame")
+    shot(page, "2-frame")
 
     page.select_option("#ifu-select", "3")
     page.select_option("#ifu-valid", "1")
@@ -77,12 +56,12 @@ def test_review_walkthrough(served, page, catalogue):
     assert "alice" in page.inner_text("#audit")
     assert "2 of 24 invalid" in page.inner_text("#grid-summary")
     assert page.get_attribute("#g-valid .cell[data-ifu='3']", "class") == "cell ok"
-    _shot(page, "3-validated")
+    shot(page, "3-validated")
 
     page.goto(served.url + f"cube/{catalogue['cube']}?tab=psf")
     page.wait_for_selector("#curve-psf-fwhm .main-svg")
-    _shot(page, "4-cube-psf")
+    shot(page, "4-cube-psf")
     page.goto(served.url + "night/2024-03-09/calib/MASTER_BIAS")
     page.wait_for_selector("#calib-plot .main-svg")
-    _shot(page, "5-master-bias")
+    shot(page, "5-master-bias")
     assert page.errors == []

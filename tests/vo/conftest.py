@@ -1,6 +1,6 @@
 """One real DaCHS for the VO tests: a simulated night plus the real MUSE minicube,
 catalogued in a database of its own in the session's PostgreSQL, QA states set,
-one cube and its image embargoed, two users, published and served on a free port."""
+one cube and one spectrum embargoed, two users, published and served on a free port."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class VOService:
     embargoed: str      # accref of the embargoed cube
     public: str         # accref of the public real MUSE cube (minicube)
     failed: str         # accref of an image whose QA state is Fail
+    spectrum: str       # accref of an embargoed spectrum (same owner as the cube)
     minicube: Path
 
     @property
@@ -98,8 +99,10 @@ def _prepare(engine: Engine, data: Path) -> dict[str, str]:
         fail = ids["IMAGE_FOV_2.fits"]
         conn.execute(text("UPDATE qc.qa SET state = 'Fail' WHERE file_id = :f"), {"f": fail})
         cube = ids["DATACUBE_FINAL_1.fits"]
+        spectrum = conn.execute(text("SELECT file_id FROM qc.files "
+                                     "WHERE filename = 'SPECTRUM_1D_1.fits'")).scalar_one()
         conn.execute(text("UPDATE qc.files SET release_date = :d, privilege = 1 "
-                          "WHERE file_id = :f"), {"d": EMBARGO, "f": cube})
+                          "WHERE file_id = ANY(:f)"), {"d": EMBARGO, "f": [cube, spectrum]})
         conn.execute(text("UPDATE qc.files SET release_date = '2020-01-01' "
                           "WHERE filename = 'minicube.fits'"))
         owner = conn.execute(text("SELECT owner_group_id FROM qc.files WHERE file_id = :f"),
@@ -116,7 +119,8 @@ def _prepare(engine: Engine, data: Path) -> dict[str, str]:
                           "VALUES (:f, 'white_light', :p)"), {"f": cube, "p": str(png)})
     return {"embargoed": f"muse/{cube}/DATACUBE_FINAL_1.fits",
             "public": f"muse/{ids['minicube.fits']}/minicube.fits",
-            "failed": f"muse/{fail}/IMAGE_FOV_2.fits"}
+            "failed": f"muse/{fail}/IMAGE_FOV_2.fits",
+            "spectrum": f"muse/{spectrum}/SPECTRUM_1D_1.fits"}
 
 
 @pytest.fixture(scope="session")

@@ -19,18 +19,26 @@ def test_demo_publishes_and_prints_tap_url_and_query() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
     env.update(MUSEDC_HOME=str(home), MUSEDC_PG_PORT=str(free_port()))
     run = [sys.executable, "-m", "qcservice"]
+    demo = [*run, "demo", "--scale", "tiny", "--vo-port", str(free_port()),
+            "--viewer-port", "0", "--serve-for", "0"]
     try:
-        proc = subprocess.run([*run, "demo", "--scale", "tiny", "--vo-port", str(free_port()),
-                               "--viewer-port", "0", "--serve-for", "0"],
-                              env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         out = proc.stdout
+        assert re.search(r"ancillary data: registered .*a478hst-cutout\.fits", out)
         assert re.search(r"TAP service: http://localhost:\d+/tap", out)
         assert "SELECT TOP 10 obs_publisher_did" in out and "FROM ivoa.obscore" in out
         assert "answered: HTTP 200" in out
         published = re.search(r"published (\d+) cubes and images", out)
         assert published and int(published.group(1)) >= 2   # a cube and its image at least
         assert re.search(r"QA viewer: http://127\.0\.0\.1:\d+  \(HTTP 200\)", out)
+        subprocess.run([*run, "vo", "stop"], env=env, capture_output=True, timeout=120)
+        # the same command again on the same home: nothing new, DaCHS re-initialised
+        again = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        assert "0 new" in again.stdout and "answered: HTTP 200" in again.stdout
+        assert re.search(r"ancillary data: unchanged .*a478hst-cutout\.fits", again.stdout)
+        assert f"published {published.group(1)} cubes" in again.stdout
     finally:
         subprocess.run([*run, "vo", "stop"], env=env, capture_output=True, timeout=120)
         subprocess.run([*run, "db", "stop"], env=env, capture_output=True, timeout=120)

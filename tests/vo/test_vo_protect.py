@@ -49,9 +49,144 @@ def test_datalink_served_file_is_protected(vo_service):
     _check(f"{vo_service.url}/muse/q/dl/dlget", {"ID": vo_service.pubdid(vo_service.embargoed)})
 
 
+def test_spectrum_datalink_file_is_protected(vo_service):
+    _check(f"{vo_service.url}/muse/ssa/dl/dlget", {"ID": vo_service.pubdid(vo_service.spectrum)})
+
+
+def test_no_debug_pages(vo_service):
+    # 'dachs serve debug' would stop the server on any anonymous GET of /exit
+    assert requests.get(f"{vo_service.url}/exit", timeout=60).status_code == 404
+    assert requests.get(f"{vo_service.url}/tap/capabilities", timeout=60).status_code == 200
+
+
 def test_public_product_needs_no_credentials(vo_service):
     url = f"{vo_service.url}/getproduct/{vo_service.public}"
     assert requests.get(url, timeout=60).status_code == 200
     did = quote(vo_service.pubdid(vo_service.public), safe="")
     dl = requests.get(f"{vo_service.url}/muse/q/dl/dlmeta?ID={did}", timeout=60)
     assert dl.status_code == 200
+
+
+_DACHS_ALLOWS = """
+SELECT u.username, p.accref,
+       p.embargo IS NULL OR p.embargo < current_date
+       OR EXISTS (SELECT 1 FROM dc.groups g
+                  WHERE g.username = u.username AND g.groupname = p.owner) AS dachs,
+       CASE WHEN p.accref LIKE 'muse/anc/%'
+            THEN qc.may_see_ancillary(u.user_id, CAST(split_part(p.accref, '/', 3) AS bigint))
+            ELSE qc.may_see(u.user_id, CAST(split_part(p.accref, '/', 2) AS bigint))
+       END AS may_see
+FROM qc.users u CROSS JOIN dc.products p
+WHERE p.accref LIKE 'muse/%'
+"""
+
+
+def test_dachs_and_the_viewer_agree_on_every_embargoed_file(vo_service, tmp_path):
+    """DaCHS's own access rule (owner group, embargo) over its products table equals
+    qc.may_see (qc.may_see_ancillary for ancillary data) for every user and file, across
+    privileges 1-3 and roles."""
+    import datetime as dt
+    import shutil
+    from pathlib import Path
+
+    import mpdaf
+    from sqlalchemy import text
+    from werkzeug.security import generate_password_hash
+
+    from qcservice.ancillary.register import Rights, register_files, remove_files
+
+    hst = tmp_path / "hst-embargoed.fits"
+    shutil.copy(Path(mpdaf.__file__).parent / "data" / "sdetect" / "a478hst-cutout.fits", hst)
+
+    digest = generate_password_hash(PASSWORD, method="scrypt")
+    with vo_service.engine.begin() as conn:
+        saved = conn.execute(text("SELECT file_id, release_date, privilege "
+                                  "FROM qc.files")).all()
+        ids = [r.file_id for r in saved]
+        # embargo everything, privileges 1, 2, 3 in turn
+        conn.execute(text("UPDATE qc.files SET release_date = '2099-01-01', "
+                          "privilege = 1 + file_id % 3 WHERE file_id = ANY(:i)"), {"i": ids})
+        project_group = conn.execute(text(
+            "SELECT pr.group_id FROM qc.projects pr JOIN qc.files f USING (project_id) "
+            "WHERE f.file_id = :f"), {"f": ids[0]}).scalar_one()
+        for name, role, group in (("boss", "admin", None), ("teammate", "reader", project_group),
+                                  ("colleague", "reader", "consortium")):
+            uid = conn.execute(text("INSERT INTO qc.users (username, password_hash, role) "
+                                    "VALUES (:u, :h, :r) RETURNING user_id"),
+                               {"u": name, "h": digest, "r": role}).scalar_one()
+            if group == "consortium":
+                group = conn.execute(text("SELECT group_id FROM qc.groups "
+                                          "WHERE name = 'consortium'")).scalar_one()
+            if group is not None:
+                conn.execute(text("INSERT INTO qc.user_groups VALUES (:u, :g)"),
+                             {"u": uid, "g": group})
+        owner = conn.execute(text("SELECT g.name FROM qc.groups g JOIN qc.files f "
+                                  "ON f.owner_group_id = g.group_id WHERE f.file_id = :f"),
+                             {"f": int(vo_service.embargoed.split("/")[1])}).scalar_one()
+    outcome, = register_files(vo_service.engine, [hst], "TEST-EMBARGO",
+                              Rights(group=owner, release=dt.date(2099, 1, 1)))
+    assert outcome.action == "registered", outcome.describe()
+    try:
+        vo_service.republish()
+        with vo_service.engine.connect() as conn:
+            rows = conn.execute(text(_DACHS_ALLOWS)).all()
+        assert len({r.accref for r in rows}) >= 10
+        assert any(r.accref.startswith("muse/anc/") and not r.dachs for r in rows)
+        verdicts = {(r.dachs, r.may_see) for r in rows}
+        assert (True, True) in verdicts and (False, False) in verdicts
+        disagree = [r for r in rows if r.dachs != r.may_see]
+        assert not disagree, disagree[:5]
+        # (other tests may have left public ancillary files: only our files count here)
+        seen = {r.username for r in rows if r.may_see and not r.accref.startswith("muse/anc/")}
+        assert {"boss", "teammate", "colleague", "member"} <= seen
+        assert "stranger" not in seen
+    finally:
+        remove_files(vo_service.engine, [hst])
+        with vo_service.engine.begin() as conn:
+            for r in saved:
+                conn.execute(text("UPDATE qc.files SET release_date = :d, privilege = :p "
+                                  "WHERE file_id = :f"),
+                             {"d": r.release_date, "p": r.privilege, "f": r.file_id})
+            conn.execute(text("DELETE FROM qc.users WHERE username IN "
+                              "('boss', 'teammate', 'colleague')"))
+        vo_service.republish()
+
+
+def test_one_users_command_serves_viewer_and_vo(vo_service, tmp_path):
+    """`musedc users` changes reach DaCHS at once: a new member downloads the embargoed
+    cube with the password set on the command line; deactivated, they are refused."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    musedc = Path(sys.executable).with_name("musedc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
+    env.update(MUSEDC_HOME=str(tmp_path / "home"),
+               MUSEDC_DATABASE_URL=vo_service.settings.database_url)
+
+    def run(*args: str, stdin: str | None = None) -> str:
+        proc = subprocess.run([str(musedc), "users", *args], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    with vo_service.engine.connect() as conn:
+        from sqlalchemy import text
+        owner = conn.execute(text(
+            "SELECT g.name FROM qc.files f JOIN qc.groups g ON g.group_id = f.owner_group_id "
+            "WHERE f.file_id = :f"), {"f": int(vo_service.embargoed.split("/")[1])}).scalar_one()
+    url = f"{vo_service.url}/getproduct/{vo_service.embargoed}"
+    newbie = ("newbie", "n3w-pass-word")
+    try:
+        assert "VO services (DaCHS)" in run("add", "newbie", "--password-stdin",
+                                             stdin=newbie[1] + "\n")
+        assert requests.get(url, auth=newbie, timeout=60).status_code in (401, 403)
+        run("group", "add", "newbie", owner)
+        assert requests.get(url, auth=newbie, timeout=60).status_code == 200
+        run("deactivate", "newbie")
+        assert requests.get(url, auth=newbie, timeout=60).status_code in (401, 403)
+    finally:
+        with vo_service.engine.begin() as conn:
+            conn.execute(text("DELETE FROM qc.users WHERE username = 'newbie'"))
+        vo_service.republish()

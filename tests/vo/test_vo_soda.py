@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
@@ -62,3 +63,31 @@ def test_soda_polygon_cutout(vo_service):
     assert resp.status_code == 200
     with fits.open(io.BytesIO(resp.content)) as cut:
         assert cut[1].data.shape[0] == 3681 and cut[1].data.shape[1] < 40
+
+
+def _server_kb(vo_service, field: str) -> int:
+    pid = int(vo_service.instance.pid_file.read_text())
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines()
+                if line.startswith(f"{field}:"))
+
+
+def test_soda_memory_does_not_follow_the_cutout(vo_service):
+    """A cut-out of the whole cube (23 MB) grows the server's peak RSS by far less than
+    its size: the bytes are copied in bounded chunks, not held in memory."""
+    with fits.open(vo_service.minicube) as hdus:
+        ra, dec = hdus[1].header["CRVAL1"], hdus[1].header["CRVAL2"]
+    params = {"ID": vo_service.pubdid(vo_service.public),
+              "CIRCLE": f"{ra} {dec} {30 / 3600}", "BAND": "4.0e-7 1.0e-6"}
+    requests.get(f"{vo_service.url}/muse/q/dl/dlget", params=params, timeout=60)  # warm up
+    pid = int(vo_service.instance.pid_file.read_text())
+    Path(f"/proc/{pid}/clear_refs").write_text("5")         # VmHWM := VmRSS
+    before = _server_kb(vo_service, "VmRSS")
+    resp = requests.get(f"{vo_service.url}/muse/q/dl/dlget", params=params, timeout=60)
+    assert resp.status_code == 200
+    growth_mb = (_server_kb(vo_service, "VmHWM") - before) / 1024
+    size_mb = len(resp.content) / 2 ** 20
+    with fits.open(io.BytesIO(resp.content)) as cut:
+        assert cut[1].data.shape == (3681, 40, 40)
+    assert size_mb > 20
+    assert growth_mb < size_mb / 4, (growth_mb, size_mb)

@@ -117,3 +117,53 @@ def test_ssa_query_finds_the_spectra(vo_service):
     found = ssa.search(pos=(ra, dec), diameter=0.01)
     assert len(found) >= 1
     assert all("SPECTRUM_1D" in str(r.acref) for r in found)
+
+
+def test_spectra_are_in_obscore_and_reach_their_datalink(vo_service):
+    spectra = _obscore(vo_service, "AND dataproduct_type = 'spectrum'")
+    assert spectra
+    assert all(r["qa_state"] == "Pass" and r["s_region"] is not None and r["obs_id"]
+               and r["ins_mode"] for r in spectra)
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    result = tap.run_sync("SELECT * FROM ivoa.obscore WHERE obs_collection = 'MUSE-GTO' "
+                          "AND dataproduct_type = 'spectrum'")
+    # the TAP result's DataLink descriptor (ivoa.obscore's) forwards to muse/q#dl
+    links = [{r["semantics"]: r for r in dl} for dl in result.iter_datalinks()]
+    assert len(links) == len(spectra)
+    assert all("#this" in s for s in links)
+    cubes = [s["#progenitor"] for s in links if "#progenitor" in s]
+    assert cubes and all("DATACUBE_FINAL" in c["access_url"] for c in cubes)
+
+
+def test_cube_datalink_from_an_obscore_result(vo_service):
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    did = vo_service.pubdid(vo_service.embargoed)
+    result = tap.run_sync(f"SELECT * FROM ivoa.obscore WHERE obs_publisher_did = '{did}'")
+    semantics = {r["semantics"] for dl in result.iter_datalinks() for r in dl}
+    assert {"#this", "#cutout", "#calibration", "#progenitor", "#auxiliary"} <= semantics \
+        or {"#this", "#proc", "#calibration", "#progenitor", "#auxiliary"} <= semantics
+
+
+def test_n_valid_ifu_comes_from_the_cube_and_its_inputs(vo_service):
+    cube = int(vo_service.embargoed.split("/")[1])
+    with vo_service.engine.begin() as conn:
+        inputs = conn.execute(text(
+            "SELECT v.input_file_id AS f, v.role, p.ifu FROM qc.provenance v "
+            "LEFT JOIN qc.products p ON p.file_id = v.input_file_id "
+            "WHERE v.file_id = :c AND v.input_file_id IS NOT NULL"), {"c": cube}).all()
+        raw = next(r.f for r in inputs if r.role == "raw")
+        master = next(r for r in inputs if r.role == "calib" and r.ifu not in (None, 5))
+        conn.execute(text("INSERT INTO qc.ifu_status (file_id, ifu, is_valid) "
+                          "SELECT :f, i, i <> 5 FROM generate_series(1, 24) AS i"), {"f": raw})
+        conn.execute(text("INSERT INTO qc.ifu_status (file_id, ifu, is_valid) "
+                          "VALUES (:f, :i, false)"), {"f": master.f, "i": master.ifu})
+    try:
+        vo_service.republish()
+        by_did = {r["obs_publisher_did"]: r for r in _obscore(vo_service)}
+        assert by_did[vo_service.pubdid(vo_service.embargoed)]["n_valid_ifu"] == 22
+        assert by_did[vo_service.pubdid(vo_service.public)]["n_valid_ifu"] in (None, -1)
+    finally:
+        with vo_service.engine.begin() as conn:
+            conn.execute(text("DELETE FROM qc.ifu_status WHERE file_id = ANY(:f)"),
+                         {"f": [raw, master.f]})
+        vo_service.republish()

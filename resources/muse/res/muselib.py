@@ -8,7 +8,8 @@ this module with ``api.loadPythonModule``. What it holds:
   files): embargoed products need HTTP basic credentials of a member of the owner group;
 - ``MuseCubeDescriptor``: a SODA descriptor for MUSE files, whose pixels are in the
   ``DATA`` extension (1), not in the primary HDU;
-- ``open_data`` / ``write_result``: memory-mapped input, only the cut-out slice copied.
+- ``open_data`` / ``write_cutout``: the cut-out planned on the header, its bytes
+  copied with positioned reads in bounded chunks.
 """
 
 import datetime
@@ -94,7 +95,8 @@ class MuseCubeDescriptor(datalink.FITSProductDescriptor):
         with fits.open(path, memmap=True, lazy_load_hdus=True) as hdus:
             names = [h.name for h in hdus]
             self.imageExtind = names.index("DATA") if "DATA" in names else 0
-            self.hdr = hdus[self.imageExtind].header.copy()
+            self.file_hdr = hdus[self.imageExtind].header.copy()
+        self.hdr = self.file_hdr.copy()
         # DaCHS's 1-D axis transforms read CDELTn only: MUSE writes a CD matrix
         for axis in (3,):
             cd = f"CD{axis}_{axis}"
@@ -120,24 +122,98 @@ def make_descriptor(pubDID, cls=MuseCubeDescriptor):
         return datalink.DatalinkFault.NotFoundFault(pubDID, "No such product here.")
 
 
+class _PixelWindow:
+    """Stands for the pixels of an HDU without reading them: slicing records the window.
+
+    DaCHS's cutout code (``fitstools.cutoutFITS``) slices ``hdu.data`` and copies the
+    result; given this instead, it computes the window and the new header (WCS shifted)
+    exactly as for a real array, and ``write_cutout`` then copies just those bytes.
+    """
+
+    def __init__(self, window=None):
+        self.window = window
+
+    def __getitem__(self, window):
+        return _PixelWindow(window)
+
+    def copy(self, order="C"):
+        return self
+
+
+class _PlannedHDU:
+    """An image HDU of the file, by header only (see ``_PixelWindow``)."""
+
+    def __init__(self, data, header):
+        self.data = data
+        self.header = header
+
+
 def open_data(descriptor):
-    """Guard, then give the descriptor a memory-mapped HDUList: primary + DATA only."""
+    """Guard, then plan the cut-out on the header alone: no pixel is read here."""
     require_access(descriptor.owner, descriptor.embargo)
-    hdus = fits.open(descriptor.localPath(), memmap=True, do_not_scale_image_data=True)
-    descriptor.toClose = [hdus]
-    data_hdu = hdus[descriptor.imageExtind]
-    descriptor.data = fits.HDUList([fits.PrimaryHDU(header=hdus[0].header), data_hdu])
+    descriptor.data = [None, _PlannedHDU(_PixelWindow(), descriptor.file_hdr.copy())]
+    descriptor.dataExtind = descriptor.imageExtind
     descriptor.imageExtind = 1
     descriptor.dataIsPristine = True
 
 
-def write_result(descriptor):
-    """Write the cut-out HDUs to a temporary file and close the inputs; return its path."""
+CHUNK_BYTES = 8 * 2 ** 20
+
+
+def _blocks(shape, window, itemsize):
+    """(byte offset, rows, first byte, last byte) of each read the window needs.
+
+    ``shape`` and ``window`` are in numpy order (planes, rows, columns). Rows of one
+    plane are read together up to CHUNK_BYTES, so memory stays bounded by it whatever
+    the size of the cube or of the cut-out.
+    """
+    nz, ny, nx = shape
+    zs, ys, xs = (range(*s.indices(n)) for s, n in zip(window, shape))
+    row_bytes = nx * itemsize
+    group = max(1, CHUNK_BYTES // row_bytes)
+    for z in zs:
+        for y0 in range(ys.start, ys.stop, group):
+            rows = min(group, ys.stop - y0)
+            yield ((z * ny + y0) * row_bytes, rows, xs.start * itemsize, xs.stop * itemsize)
+
+
+def write_cutout(descriptor):
+    """Write primary header + the cut-out DATA to a temporary file; return its path.
+
+    The bytes are copied as they are on disk (big-endian, BZERO/BSCALE untouched) with
+    positioned reads, never a memory map, so the server's memory does not grow with
+    the cut-out.
+    """
+    import numpy
+
+    plan = descriptor.data[1]
+    path = descriptor.localPath()
+    with fits.open(path, lazy_load_hdus=True) as hdus:
+        primary = hdus[0].header.tostring().encode("ascii")
+        data_start = hdus.fileinfo(descriptor.dataExtind)["datLoc"]
+        disk_header = hdus[descriptor.dataExtind].header
+        shape = tuple(disk_header[f"NAXIS{i}"] for i in range(disk_header["NAXIS"], 0, -1))
+    window = plan.data.window or ()
+    window = tuple(window) + (slice(None),) * (len(shape) - len(window))
+    header = plan.header
+    for axis, (cut, length) in enumerate(zip(reversed(window), reversed(shape)), 1):
+        header[f"NAXIS{axis}"] = len(range(*cut.indices(length)))
+    if len(shape) == 2:
+        shape, window = (1,) + shape, (slice(None),) + window
+    itemsize = abs(disk_header["BITPIX"]) // 8
     handle, name = tempfile.mkstemp(suffix=".fits", dir=base.getConfig("tempDir"))
-    os.close(handle)
-    descriptor.data.writeto(name, overwrite=True, output_verify="silentfix")
-    for closable in getattr(descriptor, "toClose", []):
-        closable.close()
+    written = 0
+    with open(path, "rb") as src, os.fdopen(handle, "wb") as out:
+        if descriptor.dataExtind:
+            out.write(primary)
+        out.write(header.tostring().encode("ascii"))
+        for offset, rows, first, last in _blocks(shape, window, itemsize):
+            raw = os.pread(src.fileno(), rows * shape[2] * itemsize, data_start + offset)
+            block = numpy.frombuffer(raw, dtype=numpy.uint8).reshape(rows, -1)
+            chunk = block[:, first:last]
+            out.write(chunk.tobytes())
+            written += chunk.size
+        out.write(b"\0" * (-written % 2880))
     return name
 
 
@@ -157,11 +233,14 @@ class PlainDescriptor(datalink.ProductDescriptor):
         datalink.ProductDescriptor.__init__(self, *args, **kwargs)
 
 
+def product_path(descriptor):
+    """The file of a product (its products-table path, relative to inputsDir or absolute)."""
+    return os.path.join(base.getConfig("inputsDir"), descriptor.accessPath)
+
+
 def preview_path(accref):
     """The PNG preview of ``accref``; 404 when there is none."""
-    with base.getTableConn() as conn:
-        rows = list(conn.query("SELECT path FROM muse.previews WHERE accref=%(a)s",
-                               {"a": accref}))
+    rows = rows_for(accref, "SELECT path FROM muse.previews WHERE accref=%(a)s")
     if not rows or not os.path.exists(rows[0][0]):
         raise svcs.UnknownURI(f"No preview for {accref}")
     return rows[0][0]
@@ -194,8 +273,15 @@ def site_config():
         return {}
 
 
+def rows_for(accref, query):
+    """The rows of ``query`` (a DaCHS-side SQL with ``%(a)s``) for a product's accref."""
+    with base.getTableConn() as conn:
+        return list(conn.query(query, {"a": accref}))
+
+
 def related_links(descriptor, LinkDef):
-    """#auxiliary (QA viewer page), #progenitor (raw) and #calibration links."""
+    """#auxiliary (QA viewer page), #progenitor (raw frames; the cube of a spectrum) and
+    #calibration (master calibrations) links."""
     if not isinstance(descriptor, datalink.ProductDescriptor):
         return
     viewer = site_config().get("viewer_url")
@@ -204,15 +290,40 @@ def related_links(descriptor, LinkDef):
         yield LinkDef(descriptor.pubDID, f"{viewer.rstrip('/')}/product/{file_id}",
                       semantics="#auxiliary", contentType="text/html",
                       description="Quality-control page of this product in the QA viewer")
-    query = ("SELECT i.accref, p.role, i.catg, i.filename, i.accsize"
-             " FROM muse.provenance AS p JOIN muse.inputs AS i"
-             " ON i.file_id = p.input_file_id"
-             " WHERE p.product_accref = %(a)s ORDER BY p.role, i.filename")
-    with base.getTableConn() as conn:
-        rows = list(conn.query(query, {"a": descriptor.accref}))
+    rows = rows_for(descriptor.accref,
+                    "SELECT i.accref, p.role, i.catg, i.filename, i.accsize"
+                    " FROM muse.provenance AS p JOIN muse.inputs AS i"
+                    " ON i.file_id = p.input_file_id"
+                    " WHERE p.product_accref = %(a)s ORDER BY p.role, i.filename")
+    cubes = rows_for(descriptor.accref,
+                     "SELECT c.accref, c.accsize FROM muse.spectra AS s JOIN muse.cubes AS c"
+                     " ON c.accref = s.cube_accref WHERE s.accref = %(a)s")
+    for accref, size in cubes:
+        yield LinkDef(descriptor.pubDID, products.makeProductLink(accref),
+                      semantics="#progenitor", contentType="image/fits", contentLength=size,
+                      description="The MUSE cube this spectrum was extracted from")
     for accref, role, catg, name, size in rows:
         kind = "Raw frame" if role == "raw" else "Master calibration"
         yield LinkDef(descriptor.pubDID, products.makeProductLink(accref),
                       semantics="#progenitor" if role == "raw" else "#calibration",
                       contentType="image/fits", contentLength=size,
                       description=f"{kind} {name} ({catg})")
+
+
+def ancillary_links(descriptor, LinkDef):
+    """#counterpart links to the ancillary data (muse.ancillary: images, cubes and
+    catalogues of other instruments) whose footprint overlaps the product's s_region.
+    The files are served by /getproduct, which guards embargoed ones."""
+    if not isinstance(descriptor, datalink.ProductDescriptor):
+        return
+    query = ("SELECT a.accref, a.filename, a.collection, a.kind, a.instrument_name,"
+             " a.band, a.mime, a.accsize"
+             " FROM muse.cubes AS c JOIN muse.ancillary AS a ON a.s_region && c.s_region"
+             " WHERE c.accref = %(a)s ORDER BY a.collection, a.filename, a.anc_id")
+    rows = rows_for(descriptor.accref, query)
+    for accref, name, collection, kind, instrument, band, mime, size in rows:
+        what = " ".join(w for w in (instrument, band, kind) if w)
+        yield LinkDef(descriptor.pubDID, products.makeProductLink(accref),
+                      semantics="#counterpart", contentType=mime, contentLength=size,
+                      description=f"Ancillary {what} {name} ({collection}) overlapping "
+                                  f"this product")
