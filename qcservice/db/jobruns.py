@@ -8,6 +8,7 @@ the same kind on the same host.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 
 @dataclass
@@ -81,6 +83,9 @@ def job_run(engine: Engine, kind: str, args: dict) -> Iterator[JobRun]:
         yield run
     except BaseException as exc:
         run.message = f"interrupted: {type(exc).__name__}: {exc}"
-        finish_run(engine, run, "failed")
+        # the database itself may be gone (often the very cause): report the first error;
+        # the next run of this kind then closes the row, as for a killed process
+        with contextlib.suppress(OperationalError):
+            finish_run(engine, run, "failed")
         raise
     finish_run(engine, run)
