@@ -357,6 +357,11 @@ def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
                 wait_healthy(health_command("dachs", replace), dachs, log, 240)
                 if start == "first":
                     _check_links_and_no_exit_page(url, public)
+                    shown = subprocess.run([str(REPO / ".venv" / "bin" / "musedc"), "vo",
+                                            "status"], env=env, capture_output=True,
+                                           text=True, timeout=120)
+                    assert shown.returncode == 0, shown.stdout + shown.stderr
+                    assert "not started by 'musedc vo serve'" in shown.stdout
             assert not dachs.killed, "DaCHS did not stop on SIGTERM"
         output = log.read_text()
         assert output.count("DaCHS instance ready") == 2    # vo init twice: idempotent

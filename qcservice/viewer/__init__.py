@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, render_template
 from sqlalchemy import Engine
 
 from qcservice.config import Settings
@@ -68,9 +68,11 @@ def _viewer_engine(settings: Settings) -> Engine:
 
 
 def _current() -> dict:
+    from qcservice.viewer.auth import here as auth_here
+
     sess = g.get("sess") or {}
     return {"user": g.get("user"), "project": sess.get("project"),
-            "mode": sess.get("ins_mode"), "path": request.full_path.rstrip("?")}
+            "mode": sess.get("ins_mode"), "path": auth_here()}
 
 
 def _security_headers(resp: Response) -> Response:

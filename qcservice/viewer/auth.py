@@ -83,7 +83,7 @@ def guard() -> Response | None:
         return Response("credentials needed\n", 401,
                         {"WWW-Authenticate": 'Basic realm="MUSE GTO data centre"'})
     if g.user is None:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return redirect(url_for("auth.login", next=here()))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         _check_token(g.sess["csrf_token"])
     return None
@@ -112,6 +112,12 @@ def require_validator(view: Callable) -> Callable:
             abort(403, "only QC scientists may validate")
         return view(*args, **kwargs)
     return wrapped
+
+
+def here() -> str:
+    """This request's path and query as a link, with the prefix the viewer is mounted under
+    (SCRIPT_NAME, e.g. from a proxy's X-Forwarded-Prefix): what ``next`` fields carry."""
+    return request.script_root + request.full_path.rstrip("?")
 
 
 def _safe_next(target: str | None) -> str:

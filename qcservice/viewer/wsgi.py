@@ -9,8 +9,8 @@ What production mode changes, compared with ``musedc viewer serve`` (werkzeug, o
   ``HttpOnly`` and ``SameSite`` the viewer always sets;
 - debug is off, and ``FLASK_DEBUG`` set to a true value is an error, not a warning;
 - ``MUSEDC_VIEWER_PROXIES`` reverse proxies (default 1) are trusted for the client's
-  address, scheme and host (``X-Forwarded-For``, ``-Proto``, ``-Host``); 0 when gunicorn
-  faces the clients itself;
+  address, scheme, host and path prefix (``X-Forwarded-For``, ``-Proto``, ``-Host``,
+  ``-Prefix``: the viewer may live under e.g. /qa); 0 when gunicorn faces the clients;
 - ``MUSEDC_VO_URL`` must be set: its default (127.0.0.1) would send remote browsers to
   their own machine.
 
@@ -86,7 +86,8 @@ def production_app(env: Mapping[str, str] | None = None) -> Flask:
     app.after_request(_secure_cookies)
     proxies = config["TRUSTED_PROXIES"]
     if proxies:
-        fixed = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        fixed = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                         x_prefix=proxies)
         app.wsgi_app = fixed  # type: ignore[method-assign]
     return app
 

@@ -50,6 +50,14 @@ class VOConfig:
         return (self.server_url or f"http://localhost:{self.port}").rstrip("/")
 
     @property
+    def local_url(self) -> str:
+        """Where this machine reaches the server directly (health checks): its bind
+        address and port, not the public URL, which may be a proxy's."""
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
+        host = "[::1]" if host == "::" else (f"[{host}]" if ":" in host else host)
+        return f"http://{host}:{self.port}"
+
+    @property
     def tap_url(self) -> str:
         return f"{self.url}/tap"
 

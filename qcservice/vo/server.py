@@ -30,12 +30,15 @@ class ServerStatus:
     pid: int | None
     url: str
     healthy: bool
+    local_url: str = ""
 
     def describe(self) -> str:
         state = "running" if self.running else "stopped"
         pid = f" (pid {self.pid})" if self.pid else ""
+        if self.healthy and not self.pid:
+            state, pid = "running", " (not started by 'musedc vo serve': no pid file)"
         health = "answers" if self.healthy else "does not answer"
-        return (f"DaCHS: {state}{pid}\n  url    {self.url} ({health})\n"
+        return (f"DaCHS: {state}{pid}\n  local  {self.local_url or self.url} ({health})\n"
                 f"  TAP    {self.url}/tap")
 
 
@@ -59,8 +62,9 @@ def healthy(url: str, timeout: float = 3) -> bool:
 
 def status(inst: Instance) -> ServerStatus:
     pid = _pid(inst)
-    return ServerStatus(pid is not None, pid, inst.vo.url,
-                        pid is not None and healthy(inst.vo.url))
+    # a DaCHS run by a supervisor (docker/dachs-serve.sh) has no pid file: ask its URL
+    return ServerStatus(pid is not None, pid, inst.vo.url, healthy(inst.vo.local_url),
+                        inst.vo.local_url)
 
 
 def _port_taken(bind: str, port: int) -> bool:
@@ -72,8 +76,8 @@ def _port_taken(bind: str, port: int) -> bool:
 def serve(inst: Instance, timeout: float = 120) -> bool:
     """Start the server unless it runs; wait until it answers. True when started here."""
     if _pid(inst) is not None:
-        if not healthy(inst.vo.url, timeout=10):
-            raise VOError(f"DaCHS runs (pid {_pid(inst)}) but {inst.vo.url} does not answer")
+        if not healthy(inst.vo.local_url, timeout=10):
+            raise VOError(f"DaCHS runs (pid {_pid(inst)}) but {inst.vo.local_url} does not answer")
         return False
     if _port_taken(inst.vo.bind, inst.vo.port):
         raise VOError(f"port {inst.vo.port} on {inst.vo.bind} is taken by another program: "
@@ -94,11 +98,11 @@ def serve(inst: Instance, timeout: float = 120) -> bool:
         if proc.poll() is not None:
             inst.pid_file.unlink(missing_ok=True)
             raise VOError(f"DaCHS exited ({proc.returncode}) on start; see {inst.log_file}")
-        if healthy(inst.vo.url, timeout=2):
+        if healthy(inst.vo.local_url, timeout=2):
             return True
         time.sleep(0.5)
     stop(inst)
-    raise VOError(f"DaCHS did not answer at {inst.vo.url} within {timeout:.0f} s; "
+    raise VOError(f"DaCHS did not answer at {inst.vo.local_url} within {timeout:.0f} s; "
                   f"see {inst.log_file}")
 
 

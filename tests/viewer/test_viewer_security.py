@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
-from viewer_support import SCRIPT_OBJECT, csrf_from, login
+from viewer_support import PASSWORD, SCRIPT_OBJECT, csrf_from, login
 
 
 @pytest.mark.parametrize("path", ["/", "/qa", "/jobs", "/links", "/file/1", "/cube/1",
@@ -132,3 +132,20 @@ def test_summary_follows_privilege_changes(app, engine, catalogue):
         conn.execute(text("DELETE FROM qc.files WHERE file_id = :f"), {"f": catalogue["bias2"]})
     page = client.get("/").get_data(as_text=True)
     assert 'bias_raw">2</a>' in page and 'bias_red">3</a>' in page
+
+
+def test_under_a_path_prefix_links_and_login_keep_it(app, catalogue):
+    """Mounted under /qa (SCRIPT_NAME, as ProxyFix sets it from X-Forwarded-Prefix), the
+    login redirect, its ``next`` and the page's links all carry the prefix."""
+    client = app.test_client()
+    prefix = "http://localhost/qa"          # werkzeug: the base URL's path is SCRIPT_NAME
+    resp = client.get("/jobs", base_url=prefix)
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith("/qa/login?next=/qa/jobs")
+    token = csrf_from(client.get("/login", base_url=prefix).get_data(as_text=True))
+    resp = client.post("/login?next=/qa/jobs", base_url=prefix,
+                       data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/qa/jobs"
+    page = client.get("/", base_url=prefix).get_data(as_text=True)
+    assert 'href="/qa/jobs"' in page and 'value="/qa/"' in page
+    assert 'href="/jobs"' not in page

@@ -25,6 +25,16 @@ def test_defaults_and_environment(tmp_path):
         load_vo_config(settings, {"MUSEDC_VO_PORT": "http"})
 
 
+def test_health_is_checked_locally_not_at_the_public_url(tmp_path):
+    settings = load_settings({}, home=str(tmp_path))
+    vo = load_vo_config(settings, {"MUSEDC_VO_SERVER_URL": "https://vo.example.org",
+                                   "MUSEDC_VO_BIND": "0.0.0.0", "MUSEDC_VO_PORT": "8091"})
+    assert vo.tap_url == "https://vo.example.org/tap"
+    assert vo.local_url == "http://127.0.0.1:8091"
+    vo = load_vo_config(settings, {"MUSEDC_VO_BIND": "10.1.2.3"})
+    assert vo.local_url == f"http://10.1.2.3:{DEFAULT_PORT}"
+
+
 def test_dsn_from_an_external_url(tmp_path):
     settings = load_settings({}, home=str(tmp_path),
                              database_url="postgresql://u:p@db.example:5433/muse")
