@@ -7,6 +7,7 @@ scrypt hashes (``werkzeug.security``), never in clear.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -18,8 +19,14 @@ from qcservice.db import make_engine
 
 ROLES = ("reader", "qc_scientist", "admin")
 _HASH_METHOD = "scrypt"
-# a hash to compare against when the user does not exist, so timing tells nothing
-_DUMMY_HASH = generate_password_hash("not a password", method=_HASH_METHOD)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to check unknown users against, so timing does not tell whether a user
+    exists; made on first use: scrypt costs ~0.1 s, which every musedc command would
+    otherwise pay at import."""
+    return generate_password_hash("not a password", method=_HASH_METHOD)
 
 
 class UserError(ValueError):
@@ -115,7 +122,7 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     row = conn.execute(text(
         "SELECT user_id, password_hash FROM qc.users WHERE username = :u AND active"),
         {"u": username}).first()
-    digest = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    digest = row.password_hash if row is not None and row.password_hash else _dummy_hash()
     good = check_password_hash(digest, password)
     if row is None or not row.password_hash or not good:
         return None

@@ -6,10 +6,9 @@ import datetime as dt
 
 import click
 
-from qcservice.ancillary.overlap import for_product
-from qcservice.ancillary.reader import AncillaryError
-from qcservice.ancillary.register import Rights, list_ancillary, register_files, remove_files
 from qcservice.db import make_engine
+
+# the readers (astropy) are imported by the commands that need them, not at start-up
 
 
 @click.group()
@@ -47,6 +46,9 @@ def ancillary_add(obj, files: tuple[str, ...], collection: str, group: str | Non
     Registering a file again updates it in place. A file that cannot be read is named
     with the reason and the others go on; the exit status is 1 when any failed.
     """
+    from qcservice.ancillary.reader import AncillaryError
+    from qcservice.ancillary.register import Rights, register_files
+
     try:
         outcomes = register_files(make_engine(obj.settings), files, collection,
                                   Rights(group, release))
@@ -67,6 +69,9 @@ def ancillary_add(obj, files: tuple[str, ...], collection: str, group: str | Non
 @click.pass_obj
 def ancillary_list(obj, collection: str | None, product: int | None) -> None:
     """List registered ancillary files: collection, kind, instrument, centre, file."""
+    from qcservice.ancillary.overlap import for_product
+    from qcservice.ancillary.register import list_ancillary
+
     with make_engine(obj.settings).connect() as conn:
         items = for_product(conn, product, None) if product is not None \
             else list_ancillary(conn, collection)
@@ -85,6 +90,8 @@ def ancillary_list(obj, collection: str | None, product: int | None) -> None:
 @click.pass_obj
 def ancillary_remove(obj, files: tuple[str, ...]) -> None:
     """Forget the registration of FILES (the files themselves are not touched)."""
+    from qcservice.ancillary.register import remove_files
+
     gone = remove_files(make_engine(obj.settings), files)
     for path in gone:
         click.echo(f"removed {path}")

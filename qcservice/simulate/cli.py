@@ -9,9 +9,7 @@ from pathlib import Path
 import click
 
 from qcservice.simulate.layout import SCALES
-from qcservice.simulate.night import simulate as run_simulation
 from qcservice.simulate.schedule import INS_MODES
-from qcservice.simulate.truth import NightTruth
 
 
 def _night(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
@@ -51,6 +49,9 @@ def simulate(obj: object, outdir: Path, nights: int, scale: str, modes: tuple[st
     truth.json (every injected value, the faults, and a map of all files written).
     """
     started = time.perf_counter()
+
+    from qcservice.simulate.night import simulate as run_simulation
+    from qcservice.simulate.truth import NightTruth
 
     def progress(truth: NightTruth) -> None:
         size = sum(p.stat().st_size for p in truth.directory.rglob("*.fits"))
