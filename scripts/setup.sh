@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up of a fresh Debian machine for the MUSE data centre:
-# Debian packages (scripts/debian-packages.txt), the unprivileged system user that runs
-# PostgreSQL when we are root, and the project's virtual environment (.venv).
+# Debian packages (scripts/debian-packages.txt, and debian-packages-test.txt), the
+# unprivileged system user that runs PostgreSQL when we are root, and the project's
+# virtual environment (.venv) with its test dependencies.
+#   scripts/setup.sh             what ./run demo and ./run test need (everything)
+#   scripts/setup.sh --runtime   without what only the tests need (the production image)
 # Reruns are cheap: nothing is installed twice.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,13 +12,23 @@ cd "$here"
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
+mode=full
+case "${1:-}" in
+    "") ;;
+    --runtime) mode=runtime ;;
+    *) say "usage: scripts/setup.sh [--runtime]"; exit 2 ;;
+esac
+lists=(scripts/debian-packages.txt)
+extras='.[test]'
+if [ "$mode" = runtime ]; then extras='.'; else lists+=(scripts/debian-packages-test.txt); fi
+
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); fi
 fi
 
 # --- Debian packages ---------------------------------------------------------------
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' scripts/debian-packages.txt)
+mapfile -t wanted < <(grep -hvE '^\s*(#|$)' "${lists[@]}")
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
@@ -61,14 +74,16 @@ if [ ! -x .venv/bin/python ]; then
     say "creating .venv with $("$python" --version)"
     "$python" -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    say "installing the project and its test dependencies into .venv (log: .venv/pip.log)"
+# the stamp holds what was installed: a full set-up after a runtime one adds the tests'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] ||
+        { [ "$mode" = full ] && [ "$(cat "$stamp")" != full ]; }; then
+    say "installing the project ($mode) into .venv (log: .venv/pip.log)"
     if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-           .venv/bin/python -m pip install -q -e '.[test]'; } >.venv/pip.log 2>&1; then
+           .venv/bin/python -m pip install -q -e "$extras"; } >.venv/pip.log 2>&1; then
         grep -v '^WARNING: Location' .venv/pip.log | tail -n 40 >&2
         say "pip failed; the whole log is .venv/pip.log"
         exit 1
     fi
-    touch "$stamp"
+    echo "$mode" > "$stamp"
 fi
 say "ready"

@@ -136,7 +136,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 # --- what the image's set-up installs ----------------------------------------------------
 def debian_packages() -> set[str]:
-    """scripts/debian-packages.txt and everything they depend on."""
+    """scripts/debian-packages.txt (the runtime list, what the image gets) and everything
+    they depend on."""
     listed = [line.strip() for line in (REPO / "scripts/debian-packages.txt").read_text()
               .splitlines() if line.strip() and not line.lstrip().startswith("#")]
     out = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends",
@@ -240,14 +241,15 @@ def test_dockerfile_runs_the_readme_setup():
     assert steps[0] == ["FROM", "debian:bookworm"]
     assert ["WORKDIR", IMAGE_ROOT] in steps and ["COPY", f". {IMAGE_ROOT}"] in steps
     runs = [arg for op, arg in steps if op == "RUN"]
-    assert len(runs) == 1 and runs[0].split("&&")[0].strip() == "scripts/setup.sh"
+    assert len(runs) == 1 and runs[0].split("&&")[0].strip() == "scripts/setup.sh --runtime"
     readme = (REPO / "README.md").read_text()
     assert "`scripts/setup.sh`" in readme
     run_script = (REPO / "run").read_text()
     assert run_script.count("scripts/setup.sh\n") == 2   # ./run demo and ./run test
     setup = (REPO / "scripts/setup.sh").read_text()
     assert "service_user=${MUSEDC_SERVICE_USER:-musedc}" in setup   # the user compose runs as
-    assert "pip install -q -e '.[test]'" in setup       # into .venv, under IMAGE_ROOT
+    assert 'pip install -q -e "$extras"' in setup       # into .venv, under IMAGE_ROOT
+    assert "--runtime) mode=runtime" in setup and "extras='.'" in setup   # no test extras
     ignored = (DOCKER / "Dockerfile.dockerignore").read_text().split()
     assert {".venv", "var", ".git", "docker/.env", "docker/certs"} <= set(ignored)
 
