@@ -1,5 +1,6 @@
 """Stage the QC side for TAP: inputs of the published products (raw frames, master
-calibrations), their provenance links, per-IFU status, metrics and a per-night summary."""
+calibrations), their provenance links, per-IFU status, metrics and a per-night summary;
+and the extracted spectra (SSA and ObsCore) with the cube each was extracted from."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ this module with ``api.loadPythonModule``. What it holds:
 - ``MuseCubeDescriptor``: a SODA descriptor for MUSE files, whose pixels are in the
   ``DATA`` extension (1), not in the primary HDU;
 - ``open_data`` / ``write_cutout``: the cut-out planned on the header, its bytes
-  copied with positioned reads in bounded chunks.
+  copied with positioned reads in bounded chunks;
+- ``related_links`` / ``ancillary_links``: DataLink rows for the QA viewer page, raw
+  frames, master calibrations, a spectrum's cube, and overlapping ancillary data.
 """
 
 import datetime
