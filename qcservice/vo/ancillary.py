@@ -7,14 +7,12 @@
   registration) and the size of every file ``/getproduct`` serves, by publisher DID and
   access reference, so that downloads can verify what they received.
 
-The files served are those of every staged products file (rows with a ``p_accref``), so
-the checksums follow what publish staged, whatever it staged.
+The MUSE files served are those publish staged with a ``p_accref`` (products, their
+inputs, spectra); publish hands them over as it writes them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -58,30 +56,15 @@ def ancillary_rows(engine: Engine) -> list[dict]:
     return out
 
 
-def _served(stage_dir: Path, skip: str) -> Iterator[str]:
-    """Access references of every staged products file (first row has a ``p_accref``)."""
-    for path in sorted(stage_dir.glob("*.jsonl")):
-        if path.name in (skip, CHECKSUMS_FILE):
-            continue
-        with open(path, encoding="utf-8") as f:
-            first = f.readline()
-            if '"p_accref"' not in first:
-                continue
-            for line in [first, *f]:
-                if line.strip():
-                    yield json.loads(line)["p_accref"]
-
-
-def checksum_rows(engine: Engine, vo: VOConfig, stage_dir: Path,
+def checksum_rows(engine: Engine, vo: VOConfig, served: dict[int, str],
                   ancillary: list[dict]) -> list[dict]:
-    """Checksum and size of every served MUSE file (from qc.files) and ancillary file."""
-    refs = sorted(set(_served(stage_dir, ANCILLARY_FILE)))
-    ids = {int(ref.split("/")[1]): ref for ref in refs if ref.split("/")[1].isdigit()}
+    """Checksum and size of every served MUSE file (``served``: file_id -> accref, from
+    qc.files) and of every ancillary file."""
     with engine.connect() as conn:
         files = conn.execute(text(
             "SELECT file_id, filename, size_bytes, checksum FROM qc.files "
-            "WHERE file_id = ANY(:ids) ORDER BY file_id"), {"ids": list(ids)}).all()
-    out = [{"publisher_did": pub_did(vo, ids[f.file_id]), "accref": ids[f.file_id],
+            "WHERE file_id = ANY(:ids) ORDER BY file_id"), {"ids": list(served)}).all()
+    out = [{"publisher_did": pub_did(vo, served[f.file_id]), "accref": served[f.file_id],
             "filename": f.filename, "size_bytes": f.size_bytes, "checksum": f.checksum}
            for f in files]
     out += [{"publisher_did": pub_did(vo, a["p_accref"]), "accref": a["p_accref"],
@@ -90,10 +73,11 @@ def checksum_rows(engine: Engine, vo: VOConfig, stage_dir: Path,
     return out
 
 
-def stage_ancillary(engine: Engine, stage_dir: Path, vo: VOConfig) -> dict[str, int]:
-    """Write ancillary.jsonl and checksums.jsonl (after the other staging files, whose
-    served files the checksums cover); return their row counts."""
+def stage_ancillary(engine: Engine, stage_dir: Path, vo: VOConfig,
+                    served: dict[int, str]) -> dict[str, int]:
+    """Write ancillary.jsonl and checksums.jsonl (of the staged MUSE files ``served``,
+    file_id -> accref, and of the ancillary files); return their row counts."""
     rows = ancillary_rows(engine)
     n_anc = write_jsonl(stage_dir / ANCILLARY_FILE, rows)
-    n_sums = write_jsonl(stage_dir / CHECKSUMS_FILE, checksum_rows(engine, vo, stage_dir, rows))
+    n_sums = write_jsonl(stage_dir / CHECKSUMS_FILE, checksum_rows(engine, vo, served, rows))
     return {"ancillary": n_anc, "checksums": n_sums}

@@ -42,10 +42,10 @@ def stage(engine: Engine, inst: Instance) -> dict[str, int]:
     qc = qc_rows(engine, [p["file_id"] for p in products], PUBLISHED_CATEGORIES)
     for name, rows in qc.items():
         counts[name] = write_jsonl(inst.stage_dir / f"{name}.jsonl", rows)
-    counts["spectra"] = write_jsonl(inst.stage_dir / "spectra.jsonl",
-                                    spectra_rows(engine, inst.vo.publishable,
-                                                 {p["p_accref"] for p in products}))
-    counts.update(stage_ancillary(engine, inst.stage_dir, inst.vo))  # after what it sums up
+    spectra = spectra_rows(engine, inst.vo.publishable, {p["p_accref"] for p in products})
+    counts["spectra"] = write_jsonl(inst.stage_dir / "spectra.jsonl", spectra)
+    served = {r["file_id"]: r["p_accref"] for r in (*products, *qc["inputs"], *spectra)}
+    counts.update(stage_ancillary(engine, inst.stage_dir, inst.vo, served))
     (inst.stage_dir / "site.json").write_text(json.dumps({"viewer_url": inst.vo.viewer_url}))
     inst.chown()
     return counts

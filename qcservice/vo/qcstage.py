@@ -119,10 +119,7 @@ SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
        f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
        p.targ_name, p.night, p.ins_mode, p.prog_id, p.airmass, p.dimm_fwhm,
        COALESCE(q.state, 'Undefined') AS qa_state,
-       (SELECT c.file_id || '/' || cf.filename FROM qc.provenance v
-        JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
-        JOIN qc.files cf ON cf.file_id = c.file_id
-        WHERE v.file_id = f.file_id LIMIT 1) AS cube,
+       cube.file_id AS cube_id, cube.filename AS cube_filename,
        (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
        (h.header ->> 'APERTURE')::float AS aperture
 FROM qc.products p
@@ -130,6 +127,10 @@ JOIN qc.files f USING (file_id)
 JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
 LEFT JOIN qc.qa q ON q.file_id = f.file_id
 LEFT JOIN qc.hdus h ON h.file_id = f.file_id AND h.hdu_index = 0
+LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename FROM qc.provenance v
+    JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
+    JOIN qc.files cf ON cf.file_id = c.file_id
+    WHERE v.file_id = f.file_id LIMIT 1) AS cube ON true
 WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, 'Undefined') = ANY(:states)
 ORDER BY f.file_id
 """
@@ -154,7 +155,7 @@ def spectra_rows(engine: Engine, states: tuple[str, ...],
         rows = conn.execute(text(_SPECTRA_SQL), {"states": list(states)}).mappings().all()
     out = []
     for r in rows:
-        cube = f"muse/{r['cube']}" if r["cube"] else None
+        cube = accref(r["cube_id"], r["cube_filename"]) if r["cube_id"] else None
         wmin = (r["wmin"] or 475.0) * 1e-9   # WAVELMIN/MAX are in nm (ESO SDP)
         wmax = (r["wmax"] or 935.0) * 1e-9
         out.append({

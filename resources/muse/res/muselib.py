@@ -82,11 +82,6 @@ def require_access(owner, embargo):
         raise svcs.ForbiddenURI(f"This product is proprietary until {embargo}.")
 
 
-def products_row(accref):
-    """The DaCHS products-table row of ``accref`` (raises NotFoundError)."""
-    return products.RAccref(accref).productsRow
-
-
 class MuseCubeDescriptor(datalink.FITSProductDescriptor):
     """A SODA descriptor whose image is the DATA extension of a MUSE product."""
 
@@ -97,7 +92,11 @@ class MuseCubeDescriptor(datalink.FITSProductDescriptor):
         with fits.open(path, memmap=True, lazy_load_hdus=True) as hdus:
             names = [h.name for h in hdus]
             self.imageExtind = names.index("DATA") if "DATA" in names else 0
+            # what write_cutout needs, read once: headers as on disk, where the pixels start
+            self.dataExtind = self.imageExtind
             self.file_hdr = hdus[self.imageExtind].header.copy()
+            self.primary_hdr = hdus[0].header.copy()
+            self.data_start = hdus.fileinfo(self.imageExtind)["datLoc"]
         self.hdr = self.file_hdr.copy()
         # DaCHS's 1-D axis transforms read CDELTn only: MUSE writes a CD matrix
         for axis in (3,):
@@ -154,7 +153,6 @@ def open_data(descriptor):
     """Guard, then plan the cut-out on the header alone: no pixel is read here."""
     require_access(descriptor.owner, descriptor.embargo)
     descriptor.data = [None, _PlannedHDU(_PixelWindow(), descriptor.file_hdr.copy())]
-    descriptor.dataExtind = descriptor.imageExtind
     descriptor.imageExtind = 1
     descriptor.dataIsPristine = True
 
@@ -169,8 +167,8 @@ def _blocks(shape, window, itemsize):
     plane are read together up to CHUNK_BYTES, so memory stays bounded by it whatever
     the size of the cube or of the cut-out.
     """
-    nz, ny, nx = shape
-    zs, ys, xs = (range(*s.indices(n)) for s, n in zip(window, shape))
+    _, ny, nx = shape
+    zs, ys, xs = (range(*s.indices(n)) for s, n in zip(window, shape, strict=True))
     row_bytes = nx * itemsize
     group = max(1, CHUNK_BYTES // row_bytes)
     for z in zs:
@@ -189,42 +187,31 @@ def write_cutout(descriptor):
     import numpy
 
     plan = descriptor.data[1]
-    path = descriptor.localPath()
-    with fits.open(path, lazy_load_hdus=True) as hdus:
-        primary = hdus[0].header.tostring().encode("ascii")
-        data_start = hdus.fileinfo(descriptor.dataExtind)["datLoc"]
-        disk_header = hdus[descriptor.dataExtind].header
-        shape = tuple(disk_header[f"NAXIS{i}"] for i in range(disk_header["NAXIS"], 0, -1))
+    disk_header = descriptor.file_hdr
+    shape = tuple(disk_header[f"NAXIS{i}"] for i in range(disk_header["NAXIS"], 0, -1))
     window = plan.data.window or ()
     window = tuple(window) + (slice(None),) * (len(shape) - len(window))
     header = plan.header
-    for axis, (cut, length) in enumerate(zip(reversed(window), reversed(shape)), 1):
+    for axis, (cut, length) in enumerate(zip(reversed(window), reversed(shape), strict=True), 1):
         header[f"NAXIS{axis}"] = len(range(*cut.indices(length)))
     if len(shape) == 2:
-        shape, window = (1,) + shape, (slice(None),) + window
+        shape, window = (1, *shape), (slice(None), *window)
     itemsize = abs(disk_header["BITPIX"]) // 8
     handle, name = tempfile.mkstemp(suffix=".fits", dir=base.getConfig("tempDir"))
     written = 0
-    with open(path, "rb") as src, os.fdopen(handle, "wb") as out:
+    with open(descriptor.localPath(), "rb") as src, os.fdopen(handle, "wb") as out:
         if descriptor.dataExtind:
-            out.write(primary)
+            out.write(descriptor.primary_hdr.tostring().encode("ascii"))
         out.write(header.tostring().encode("ascii"))
         for offset, rows, first, last in _blocks(shape, window, itemsize):
-            raw = os.pread(src.fileno(), rows * shape[2] * itemsize, data_start + offset)
+            raw = os.pread(src.fileno(), rows * shape[2] * itemsize,
+                           descriptor.data_start + offset)
             block = numpy.frombuffer(raw, dtype=numpy.uint8).reshape(rows, -1)
             chunk = block[:, first:last]
             out.write(chunk.tobytes())
             written += chunk.size
         out.write(b"\0" * (-written % 2880))
     return name
-
-
-def file_link(descriptor, accref, semantics, description, mime, size):
-    """A DataLink row to a product of the products table (served by /getproduct)."""
-    url = products.makeProductLink(accref)
-    return datalink.LinkDef(descriptor.pubDID, url, contentType=mime,
-                            contentLength=size, semantics=semantics,
-                            description=description)
 
 
 class PlainDescriptor(datalink.ProductDescriptor):
