@@ -21,14 +21,20 @@ from qcservice.db import make_engine
 from qcservice.nights import format_counts, night_counts
 
 
-def _real_cube(dest: Path) -> Path | None:
-    """Copy mpdaf's real MUSE cube (Abell 478) next to the simulated data, if available."""
+def _mpdaf_file(name: str) -> Path | None:
+    """A real data file the mpdaf wheel ships (data/sdetect/NAME), if it is installed."""
     try:
         import mpdaf
     except ImportError:
         return None
-    source = Path(mpdaf.__file__).parent / "data" / "sdetect" / "minicube.fits"
-    if not source.is_file():
+    path = Path(mpdaf.__file__).parent / "data" / "sdetect" / name
+    return path if path.is_file() else None
+
+
+def _real_cube(dest: Path) -> Path | None:
+    """Copy mpdaf's real MUSE cube (Abell 478) next to the simulated data, if available."""
+    source = _mpdaf_file("minicube.fits")
+    if source is None:
         return None
     target = dest / "real" / "minicube.fits"
     if not target.exists():
@@ -40,14 +46,10 @@ def _real_cube(dest: Path) -> Path | None:
 def _ancillary_step(engine) -> None:
     """Register mpdaf's real HST image of Abell 478, which overlaps the real MUSE cube,
     as ancillary data (where the package keeps it: files stay where they are)."""
-    try:
-        import mpdaf
-    except ImportError:
-        return
     from qcservice.ancillary.register import register_files
 
-    hst = Path(mpdaf.__file__).parent / "data" / "sdetect" / "a478hst-cutout.fits"
-    if hst.is_file():
+    hst = _mpdaf_file("a478hst-cutout.fits")
+    if hst is not None:
         for outcome in register_files(engine, [hst], "HST-A478"):
             click.echo(f"      ancillary data: {outcome.describe()}")
 

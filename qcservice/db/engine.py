@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qcservice.config import Settings
 from qcservice.db.cluster import EmbeddedCluster
@@ -19,6 +20,18 @@ from qcservice.db.migrate import apply_migrations, pending_migrations
 
 class SchemaOutdated(RuntimeError):
     """The database lacks migrations that this code needs."""
+
+
+# what SQLAlchemy raises when the server went away (stopped, restarted, network lost)
+CONNECTION_LOST = (OperationalError, InterfaceError)
+
+
+def connection_lost(exc: Exception, during: str, rerun: str) -> str:
+    """One line for a run whose database stopped answering: why, that what was recorded
+    before is kept, and what to do next."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return (f"the database stopped answering during {during} ({reason}); every file "
+            f"recorded before is kept: run '{rerun}' again when it is back")
 
 
 def database_url(settings: Settings) -> str:

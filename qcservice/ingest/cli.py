@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qcservice.db import make_engine
+from qcservice.db.engine import CONNECTION_LOST, connection_lost
 
 
 @click.command()
@@ -49,11 +49,9 @@ def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None
             progress=sys.stderr.isatty() if progress is None else progress)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    except (OperationalError, InterfaceError) as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    except CONNECTION_LOST as exc:
         raise click.ClickException(
-            f"the database stopped answering during the ingest ({reason}); every file "
-            f"stored before is kept: run 'musedc ingest' again when it is back") from exc
+            connection_lost(exc, "the ingest", "musedc ingest")) from exc
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
     click.echo(f"ingest run {report.run_id}: {report.summary()}")

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
+from qcservice.db.engine import CONNECTION_LOST
 from qcservice.db.jobruns import job_run
 from qcservice.db.schema import tables
 from qcservice.ingest.classify import Classified, Rejected, classify
@@ -207,7 +208,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                                 conn, t, FileFacts(path, c.size, c.mtime, digest), item,
                                 project_id=project_id, run_id=report.run_id, groups=groups)
                     except SQLAlchemyError as exc:
-                        if isinstance(exc, OperationalError | InterfaceError):
+                        if isinstance(exc, CONNECTION_LOST):
                             raise   # the database went away: not this file's fault
                         reason = f"the catalogue refused it: {getattr(exc, 'orig', exc)}"
                         groups.clear()  # a rolled-back savepoint may have held a new group

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from qcservice.db import make_engine
+from qcservice.db.engine import CONNECTION_LOST, connection_lost
 
 
 def _date(value: str | None, name: str) -> dt.date | None:
@@ -62,11 +62,9 @@ def run(obj, night: str | None, since: str | None, all_nights: bool, workers: in
         report = run_qc(engine, image_root(settings.home), night_from=first, night_to=last,
                         workers=workers or settings.effective_workers(), scheduler=scheduler,
                         progress=sys.stderr.isatty() if progress is None else progress)
-    except (OperationalError, InterfaceError) as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    except CONNECTION_LOST as exc:
         raise click.ClickException(
-            f"the database stopped answering during the QC run ({reason}); every file "
-            f"recorded before is kept: run 'musedc qc run' again when it is back") from exc
+            connection_lost(exc, "the QC run", "musedc qc run")) from exc
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
     click.echo(f"qc run {report.run_id}: {report.summary()}")

@@ -13,6 +13,7 @@ from flask import Flask, Response, g, render_template
 from sqlalchemy import Engine
 
 from qcservice.config import Settings
+from qcservice.viewer.auth import here
 
 DEFAULT_VO_URL = "http://127.0.0.1:8090/"
 DEFAULT_DATALINK = "{vo}muse/q/dl/dlmeta?ID={file_id}"
@@ -68,11 +69,9 @@ def _viewer_engine(settings: Settings) -> Engine:
 
 
 def _current() -> dict:
-    from qcservice.viewer.auth import here as auth_here
-
     sess = g.get("sess") or {}
     return {"user": g.get("user"), "project": sess.get("project"),
-            "mode": sess.get("ins_mode"), "path": auth_here()}
+            "mode": sess.get("ins_mode"), "path": here()}
 
 
 def _security_headers(resp: Response) -> Response:
