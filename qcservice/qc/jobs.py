@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from qcservice.qc.result import TaskResult
 
-QC_VERSION = "qc-3"   # bump when an algorithm changes: every file is then done again
+QC_VERSION = "qc-4"   # bump when an algorithm changes: every file is then done again
 RAW_TYPES = ("BIAS", "DARK", "FLAT,LAMP")
 PRODUCT_TYPES = ("MASTER_BIAS", "MASTER_DARK", "MASTER_FLAT", "WAVECAL_TABLE",
                  "DATACUBE_FINAL")

@@ -25,7 +25,7 @@ from astropy.wcs import WCS
 from qcservice.simulate import headers, spectra
 from qcservice.simulate.cards import CardSpec, to_header
 from qcservice.simulate.context import NightContext
-from qcservice.simulate.cube import CubeModel
+from qcservice.simulate.cube import CubeModel, resampled_noise
 from qcservice.simulate.detector import normal_deviates
 from qcservice.simulate.faults import BAD_SKY_FACTOR
 from qcservice.simulate.fitswrite import ImageSpec, PlannedFits, write_images
@@ -152,7 +152,8 @@ def cube_block(ctx: NightContext, ob: ScienceOB, model: CubeModel, b0: int,
     residual, variance = model.residual_and_variance(
         wave, flux, BAD_SKY_FACTOR if ob.bad_sky else 1.0)
     gen = bitgen(ctx.plan.seed, "cube", ctx.key, ob.k, b0)
-    data = flux + residual + normal_deviates(gen, flux.shape) * np.sqrt(variance)
+    noise = resampled_noise(normal_deviates(gen, flux.shape))
+    data = flux + residual + noise * np.sqrt(variance)
     dq = np.zeros(flux.shape, np.uint8)
     for p, y, x in flags[(flags[:, 0] >= b0) & (flags[:, 0] < b0 + wave.size)]:
         data[p - b0, y, x] = variance[p - b0, y, x] = np.nan

@@ -1,0 +1,50 @@
+-- Duplicate exposures (issue #14). A raw file whose exposure is already catalogued (the
+-- same ARCFILE, else the same DATE-OBS, instrument and DPR keys) is a copy under another
+-- name: it keeps its qc.files row (path, size, checksum, headers) and gets a row here
+-- naming the first file of that exposure, but no qc.raw_frames row and no metrics, so
+-- every night count, summary, QC run and publication, which all start from raw_frames,
+-- counts the exposure once.
+
+ALTER TABLE qc.raw_frames ADD COLUMN arcfile text, ADD COLUMN instrume text;
+
+CREATE TABLE qc.duplicates (
+    file_id          bigint PRIMARY KEY REFERENCES qc.files ON DELETE CASCADE,
+    original_file_id bigint NOT NULL REFERENCES qc.files ON DELETE CASCADE,
+    reason           text NOT NULL,       -- 'same ARCFILE ...' or 'same DATE-OBS ...'
+    found_at         timestamptz NOT NULL DEFAULT now(),
+    run_id           bigint REFERENCES qc.job_runs,
+    CHECK (file_id <> original_file_id)
+);
+CREATE INDEX duplicates_original ON qc.duplicates (original_file_id);
+
+-- What is catalogued already: ARCFILE and INSTRUME from the stored primary headers, and
+-- the duplicates among them (the first file_id of an exposure stays the raw frame).
+UPDATE qc.raw_frames r SET arcfile = h.header ->> 'ARCFILE', instrume = h.header ->> 'INSTRUME'
+FROM qc.hdus h WHERE h.file_id = r.file_id AND h.hdu_index = 0;
+
+INSERT INTO qc.duplicates (file_id, original_file_id, reason)
+SELECT file_id, first_id, 'same ARCFILE ' || arcfile FROM (
+    SELECT file_id, arcfile, min(file_id) OVER (PARTITION BY arcfile) AS first_id
+    FROM qc.raw_frames WHERE arcfile IS NOT NULL) d
+WHERE file_id <> first_id;
+
+INSERT INTO qc.duplicates (file_id, original_file_id, reason)
+SELECT file_id, first_id, 'same DATE-OBS, instrument and DPR keys' FROM (
+    SELECT file_id, min(file_id) OVER (PARTITION BY instrume, date_obs, dpr_catg, dpr_type,
+                                       dpr_tech) AS first_id
+    FROM qc.raw_frames
+    WHERE instrume IS NOT NULL
+      AND file_id NOT IN (SELECT file_id FROM qc.duplicates)) d
+WHERE file_id <> first_id;
+
+DELETE FROM qc.metrics WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+DELETE FROM qc.ifu_status WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+DELETE FROM qc.qa WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+DELETE FROM qc.qc_done WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+DELETE FROM qc.qc_images WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+DELETE FROM qc.raw_frames WHERE file_id IN (SELECT file_id FROM qc.duplicates);
+
+-- One raw frame per ARCFILE, whatever runs at once (the DATE-OBS rule is kept by the
+-- ingest: hand-made catalogues of tests and benchmarks share one DATE-OBS on purpose).
+CREATE UNIQUE INDEX raw_frames_arcfile ON qc.raw_frames (arcfile) WHERE arcfile IS NOT NULL;
+CREATE INDEX raw_frames_exposure ON qc.raw_frames (date_obs, dpr_catg);
