@@ -37,6 +37,7 @@ def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
             raise ValueError(f"no DATA extension with pixels (HDUs: "
                              f"{', '.join(h.name for h in hdul)})")
         data = np.asarray(hdul["DATA"].data, dtype=np.float64)
+        bunit = str(hdul["DATA"].header.get("BUNIT", "")).strip() or "adu"
         dq = np.asarray(hdul["DQ"].data) if "DQ" in hdul else None
     if data.ndim != 2:
         raise ValueError(f"DATA has {data.ndim} axes: a master calibration is an image (2)")
@@ -50,7 +51,7 @@ def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
                         Metric("master_bias.noise", float(np.std(v)), "adu", ifu, sub)]
     elif pro_catg == "MASTER_DARK":
         metrics.append(Metric("master_dark.median", float(np.median(_finite(data))),
-                              "adu", ifu))
+                              bunit, ifu))   # the pipeline's: count (e-) per hour
     elif pro_catg == "MASTER_FLAT":
         saturated = int(np.count_nonzero(dq & _SATURATED_DQ)) if dq is not None else 0
         metrics += [Metric("master_flat.nsaturated", saturated, "pix", ifu),
