@@ -24,7 +24,7 @@ FROM qc.hdus h WHERE h.file_id = r.file_id AND h.hdu_index = 0;
 
 INSERT INTO qc.duplicates (file_id, original_file_id, reason)
 SELECT file_id, first_id, 'same ARCFILE ' || arcfile FROM (
-    SELECT file_id, arcfile, min(file_id) OVER (PARTITION BY arcfile) AS first_id
+    SELECT file_id, arcfile, min(file_id) OVER (PARTITION BY arcfile, date_obs) AS first_id
     FROM qc.raw_frames WHERE arcfile IS NOT NULL) d
 WHERE file_id <> first_id;
 
@@ -44,7 +44,10 @@ DELETE FROM qc.qc_done WHERE file_id IN (SELECT file_id FROM qc.duplicates);
 DELETE FROM qc.qc_images WHERE file_id IN (SELECT file_id FROM qc.duplicates);
 DELETE FROM qc.raw_frames WHERE file_id IN (SELECT file_id FROM qc.duplicates);
 
--- One raw frame per ARCFILE, whatever runs at once (the DATE-OBS rule is kept by the
--- ingest: hand-made catalogues of tests and benchmarks share one DATE-OBS on purpose).
-CREATE UNIQUE INDEX raw_frames_arcfile ON qc.raw_frames (arcfile) WHERE arcfile IS NOT NULL;
+-- One raw frame per ARCFILE and DATE-OBS, whatever runs at once (ESO names the archive
+-- file after DATE-OBS; a file whose two disagree was edited and counts on its own). The
+-- DATE-OBS rule is kept by the ingest: hand-made catalogues of tests and benchmarks
+-- share one DATE-OBS on purpose.
+CREATE UNIQUE INDEX raw_frames_arcfile ON qc.raw_frames (arcfile, date_obs)
+    WHERE arcfile IS NOT NULL;
 CREATE INDEX raw_frames_exposure ON qc.raw_frames (date_obs, dpr_catg);

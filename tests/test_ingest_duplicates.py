@@ -115,4 +115,4 @@ def test_cli_lists_duplicates(cli_env: dict, night) -> None:
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("DUPLICATE")]
     assert len(lines) == 3 and all(str(science) in line for line in lines)
-    assert "3 duplicates, 0 failed" in result.stdout
+    assert "0 failed, 3 duplicates" in result.stdout

@@ -60,8 +60,9 @@ class IngestReport:
         return not self.failures
 
     def summary(self) -> str:
+        dup = f", {len(self.duplicates)} duplicates" if self.duplicates else ""
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{len(self.duplicates)} duplicates, {len(self.failures)} failed")
+                f"{len(self.failures)} failed{dup}")
 
 
 def _mtime(st: os.stat_result) -> dt.datetime:

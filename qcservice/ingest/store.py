@@ -102,7 +102,7 @@ _ORIGINAL = text("""
                            ELSE 'same DATE-OBS, instrument and DPR keys' END, f.path
     FROM qc.raw_frames r JOIN qc.files f USING (file_id)
     WHERE r.file_id <> :file_id
-      AND (r.arcfile = :arcfile
+      AND ((r.arcfile = :arcfile AND r.date_obs = :date_obs)
            OR (r.instrume = :instrume AND r.date_obs = :date_obs AND r.dpr_catg = :dpr_catg
                AND r.dpr_type IS NOT DISTINCT FROM :dpr_type
                AND r.dpr_tech IS NOT DISTINCT FROM :dpr_tech))
@@ -113,7 +113,9 @@ _ORIGINAL = text("""
 def original_of(conn: Connection, frame: dict, file_id: int) -> tuple[int, str, str] | None:
     """(file_id, reason, path) of the raw frame already catalogued for this exposure:
     the same ARCFILE, or the same DATE-OBS, instrument and DPR keys (two exposures of
-    one instrument never start in the same millisecond)."""
+    one instrument never start in the same millisecond). ESO names the archive file
+    after DATE-OBS: a file whose ARCFILE names another DATE-OBS than its own was edited,
+    and is taken as an exposure of its own."""
     keys = ("arcfile", "instrume", "date_obs", "dpr_catg", "dpr_type", "dpr_tech")
     row = conn.execute(_ORIGINAL, {"file_id": file_id, **{k: frame.get(k) for k in keys}})
     found = row.first()
