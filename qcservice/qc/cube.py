@@ -34,7 +34,8 @@ BLOCK_BYTES = 64 << 20
 # What a point source is (documented in find_stars); seeing_factor bounds its FWHM
 # against the DIMM seeing when the header gives one.
 DETECT_SMOOTH_PIX, DETECT_SIGMA = 1.0, 6.0   # candidate peaks
-POINT_SOURCE = {"min_beta": 1.5, "relative": (0.8, 1.1), "seeing_factor": 2.5}
+POINT_SOURCE = {"min_beta": 1.5, "min_fwhm_pix": 1.0, "max_sharpness": 0.7,
+                "relative": (0.8, 1.1), "seeing_factor": 2.5}
 
 
 @dataclass
@@ -216,10 +217,12 @@ def find_stars(image: np.ndarray, max_stars: int = 12,
     widths of their own). A point source (:data:`POINT_SOURCE`) has the profile of a star:
     a Moffat beta of at least ``min_beta`` (a galaxy's exponential or de Vaucouleurs wings
     pull beta to the fit's lower bound, 1.2: so on the minicube's galaxy; stars give
-    2-4); no broader than ``seeing_factor`` times the seeing when it is known
-    (``max_fwhm_pix``); and a FWHM within ``relative`` of the median of the candidates
-    left, since stars share one PSF, a galaxy is that PSF convolved with more, and a
-    much narrower fit is noise or a failed fit. A missing seeing keyword thus never makes
+    2-4); a FWHM of at least ``min_fwhm_pix`` (narrower is a noise spike or a cosmic);
+    no broader than ``seeing_factor`` times the seeing when it is known
+    (``max_fwhm_pix``); and a FWHM within ``relative`` of the candidates' median
+    (weighted by squared amplitude), since stars share one PSF, a galaxy is that PSF
+    convolved with more, and a much narrower fit is noise or a failed fit. A peak sharper
+    than ``max_sharpness`` is not even fitted. A missing seeing keyword thus never makes
     a galaxy the PSF: its profile rejects it.
     """
     # peaks of the image smoothed over a spaxel or two: a faint star in bad seeing is
@@ -231,6 +234,13 @@ def find_stars(image: np.ndarray, max_stars: int = 12,
     noise = 1.4826 * float(np.median(np.abs(faint - bg))) or float(clean.std()) or 1.0
     peaks = (clean == ndimage.maximum_filter(clean, size=5)) & \
         (clean > bg + DETECT_SIGMA * noise)
+    # DAOFIND's sharpness on the unsmoothed image: a spike (hot spaxel, cosmic residual)
+    # stands alone, a source of a FWHM >= 1 spaxel shares its peak with its neighbours
+    raw = np.nan_to_num(image, nan=bg)
+    around = (ndimage.uniform_filter(raw, size=3) * 9 - raw) / 8
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sharp = (raw - around) / (raw - bg)
+    peaks &= ~(sharp > POINT_SOURCE["max_sharpness"])
     ys, xs = np.nonzero(peaks)
     order = np.argsort(clean[ys, xs])[::-1][: 3 * max_stars]
     found = [(float(xs[i]), float(ys[i])) for i in order]
@@ -243,13 +253,14 @@ def find_stars(image: np.ndarray, max_stars: int = 12,
                                shared=False)
         if first is not None:
             fits_.append(first)
-    fits_ = [f for f in fits_ if f[4] >= POINT_SOURCE["min_beta"]]
+    fits_ = [f for f in fits_ if f[4] >= POINT_SOURCE["min_beta"]
+             and f[3] >= POINT_SOURCE["min_fwhm_pix"]]
     if max_fwhm_pix is not None:
         fits_ = [f for f in fits_ if f[3] <= max_fwhm_pix]
     if not fits_:
         return []
     low, high = POINT_SOURCE["relative"]
-    psf = float(np.median([f[3] for f in fits_]))
+    psf = weighted_median([(f[3], f[0] ** 2) for f in fits_])   # the bright ones decide
     return [f for f in fits_ if low * psf <= f[3] <= high * psf][:max_stars]
 
 

@@ -10,9 +10,10 @@ lines (``sky.residual``, flux units).
 Its noise is measured from the data, not taken from STAT alone: a resampled (drizzled)
 cube has noise correlated between neighbouring voxels that STAT does not record, so a
 matched filter is noisier than STAT predicts (1.27x on a real ESO cube). The same filter
-is run at off-line wavelengths (at least ``NULL_CLEARANCE_A`` from every known sky line),
-where only noise contributes: the median over those wavelengths of the robust scatter of
-amplitude / STAT-predicted error is ``sky.noise_scale`` (1 for uncorrelated noise). The
+is run at off-line wavelengths (``NULL_SETS`` times as many as there are lines, at
+least ``NULL_CLEARANCE_A`` from every known sky line), where only noise contributes:
+the median over those wavelengths of the robust scatter of amplitude / STAT-predicted
+error is ``sky.noise_scale`` (1 for uncorrelated noise). The
 noise of the statistic (``sky.residual_noise``) is the STAT prediction times that scale,
 and ``sky.residual_ratio`` is the statistic over it: ~1 for a clean cube whatever its
 resampling, growing with the residual. ``sky.null_ratio`` is the check: the same
@@ -48,16 +49,21 @@ SKY_LEVEL_SIGMA = 2.0    # sky has no continuum left: |median| within this many 
 # Bright night-sky lines the residual statistic does not use, kept out of the null.
 OTHER_SKY_LINES_A = (5889.95, 5895.92, 6498.73, 6533.04, 6553.62, 6923.22, 7571.75,
                      7821.50, 8761.32, 9310.00)
-NULL_STEP_A = 10.0       # off-line wavelengths are taken on this grid ...
-NULL_CLEARANCE_A = 15.0  # ... this far from every sky line
+NULL_STEP_A = 10.0       # off-line wavelengths are taken from this grid ...
+NULL_CLEARANCE_A = 15.0  # ... this far from every sky line ...
+NULL_SETS = 3            # ... as many as make this many sets of the lines' number,
+                         # evenly over the spectrum: a third of the planes is read
 
 
 def null_wavelengths(wave: np.ndarray, lines: tuple[float, ...]) -> tuple[float, ...]:
     """Off-line wavelengths of the cube for the noise calibration."""
     known = np.array(sorted({*lines, *OTHER_SKY_LINES_A}))
     grid = np.arange(wave[0] + SIDE_BAND_A[1] + 1, wave[-1] - SIDE_BAND_A[1] - 1, NULL_STEP_A)
-    clear = np.min(np.abs(grid[:, None] - known[None, :]), axis=1) >= NULL_CLEARANCE_A
-    return tuple(float(w) for w in grid[clear])
+    clear = grid[np.min(np.abs(grid[:, None] - known[None, :]), axis=1) >= NULL_CLEARANCE_A]
+    wanted = NULL_SETS * len(lines)
+    if clear.size > wanted:
+        clear = clear[np.linspace(0, clear.size - 1, wanted).round().astype(int)]
+    return tuple(float(w) for w in clear)
 
 
 def _robust_sigma(values: np.ndarray) -> float:
