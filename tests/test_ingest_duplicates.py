@@ -116,3 +116,26 @@ def test_cli_lists_duplicates(cli_env: dict, night) -> None:
     lines = [line for line in result.stdout.splitlines() if line.startswith("DUPLICATE")]
     assert len(lines) == 3 and all(str(science) in line for line in lines)
     assert "0 failed, 3 duplicates" in result.stdout
+
+
+def test_migration_moves_the_copies_an_older_catalogue_holds(engine: Engine, night) -> None:
+    """Before migration 020 every copy was a raw frame: its function finds them."""
+    directory, science, copies = night
+    ingest_paths(engine, [directory, *copies], workers=1, checksum=False)
+    expected = _counts(engine)
+    columns = ("night, date_obs, mjd_obs, dpr_catg, dpr_type, dpr_tech, ins_mode, exptime, "
+               "object, targ_name, prog_id, obs_id, pi_coi, observer, airmass, dimm_fwhm, "
+               "ra, dec, drot_posang, n_ifu")
+    with engine.begin() as conn:     # back to the old state: copies are raw frames
+        conn.execute(text(
+            f"INSERT INTO qc.raw_frames (file_id, {columns}) SELECT d.file_id, {columns} "
+            "FROM qc.duplicates d JOIN qc.raw_frames r ON r.file_id = d.original_file_id"))
+        conn.execute(text("DELETE FROM qc.duplicates"))
+        conn.execute(text("UPDATE qc.raw_frames SET arcfile = NULL, instrume = NULL"))
+        assert conn.execute(text("SELECT qc.mark_duplicate_exposures()")).scalar() == 3
+    assert _counts(engine) == expected
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT qc.mark_duplicate_exposures()")).scalar() == 0
+        reasons = conn.execute(text("SELECT reason FROM qc.duplicates ORDER BY 1")).scalars()
+        assert list(reasons) == ["same ARCFILE " + science.name] * 2 + [
+            "same DATE-OBS, instrument and DPR keys"]
