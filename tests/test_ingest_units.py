@@ -18,8 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from qcservice.ingest.harvest import unit_of
 from qcservice.ingest.qcdict import dictionary_units, installed_dictionary, parse_units
 from qcservice.ingest.runner import ingest_paths
 from qcservice.qc.run import run_qc
@@ -131,3 +134,18 @@ def test_read_noise_and_dark_current_agree_with_the_pipeline(ingested: Engine,
     qc1 = fits.getheader(pipeline["dark"])
     assert np.mean(dark) == pytest.approx(qc1["ESO QC DARK MASTER DC"], rel=0.05)
     assert np.mean(dark) == pytest.approx(qc1["ESO QC DARK MASTER MEDIAN"], rel=0.03)
+
+
+@given(comment=st.text(max_size=60), name=st.sampled_from(
+    ["QC DARK MASTER DC", "QC WAVECAL SLICEi DWLEN BOTTOM", "QC BIAS MASTERi MEDIAN",
+     "QC NOT IN THE DICTIONARY"]))
+def test_unit_of_any_comment(comment: str, name: str) -> None:
+    """Whatever a header comment holds: its complete leading [unit], else the
+    dictionary's (None when it has none); never an exception, never a cut unit."""
+    unit = unit_of(comment, name)
+    stripped = comment.strip()
+    closed = stripped.startswith("[") and "]" in stripped
+    inside = stripped[1:stripped.index("]")].strip() if closed else ""
+    assert unit == (inside or dictionary_units().get(name))
+    cut = unit_of("[" + "Angstrom"[: len(comment) % 8], name)
+    assert cut == dictionary_units().get(name)
