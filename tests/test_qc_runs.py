@@ -196,6 +196,10 @@ def test_thresholds_are_dated_and_specific(tmp_path: Path) -> None:
     assert pick("psf.fwhm", dt.date(2013, 1, 1), "WFM-NOAO-N", None, "7000") == []
     assert new.verdict(1.1) == "warning" and old.verdict(1.1) is None
     bad = tmp_path / "2024-01-01.toml"
-    bad.write_text('valid_from = "2024-01-01"\n[[threshold]]\nmetric = "x"\nflg = "Y"\n')
+    bad.write_text('valid_from = "2024-01-01"\ncalibrated_on = "sim"\n'
+                   '[[threshold]]\nmetric = "x"\nflg = "Y"\n')
     with pytest.raises(ThresholdError, match="threshold 1 needs metric and flag"):
+        read_file(bad)
+    bad.write_text('valid_from = "2024-01-01"\n[[threshold]]\nmetric = "x"\nflag = "Y"\n')
+    with pytest.raises(ThresholdError, match="needs calibrated_on"):
         read_file(bad)

@@ -399,8 +399,13 @@ def test_star_psf_and_drift_follow_truth(night_dir: Path, truth: dict) -> None:
     h = header(night_dir / cube["file"])
     stars = [s for s in cube["sources"] if s["kind"] == "star"]
     assert h["ESO QC SCIPOST NDET"] == len(stars)
-    assert h["ESO QC SCIPOST FWHM1 X"] == pytest.approx(cube["psf"]["fwhm_7000_arcsec"])
-    assert h["ESO QC SCIPOST POS1 X"] == pytest.approx(stars[0]["x"] + 1)
+    # measured on the 7000 A planes written, as the pipeline does: near the truth, with
+    # the scatter of a measurement (not copies of the truth)
+    fwhm = [h[f"ESO QC SCIPOST FWHM{i} {a}"] for i in range(1, len(stars) + 1) for a in "XY"]
+    assert np.median(fwhm) == pytest.approx(cube["psf"]["fwhm_7000_arcsec"], rel=0.1)
+    assert len(set(fwhm)) == len(fwhm)
+    assert h["ESO QC SCIPOST POS1 X"] == pytest.approx(stars[0]["x"] + 1, abs=0.5)
+    assert h["ESO QC SCIPOST POS1 X"] != pytest.approx(stars[0]["x"] + 1, abs=1e-3)
 
 
 def test_spectra_are_aperture_sums_of_the_cube(night_dir: Path, truth: dict) -> None:

@@ -237,7 +237,8 @@ def classify(headers: list[Header], filename: str, proprietary_days: int = 365) 
         raise Rejected(f"raw frame has {24 - len(missing)} of the 24 IFU extensions "
                        f"(missing {names}): truncated or incompletely transferred")
     frame = {**common, "dpr_catg": dpr_catg, "dpr_type": _text(primary, "ESO DPR TYPE"),
-             "dpr_tech": _text(primary, "ESO DPR TECH"), "n_ifu": len(chans)}
+             "dpr_tech": _text(primary, "ESO DPR TECH"), "n_ifu": len(chans),
+             "arcfile": _text(primary, "ARCFILE"), "instrume": _text(primary, "INSTRUME")}
     obs_id = _number(primary, "ESO OBS ID")
     frame["obs_id"] = int(obs_id) if obs_id is not None and obs_id >= 0 else None
     is_science = dpr_catg.upper() != "CALIB"

@@ -33,6 +33,8 @@ def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None
     every ESO QC keyword into the metrics table. Unchanged files (same size and
     modification time) are skipped; changed ones are updated in place. A file that cannot
     be taken is named with the reason and recorded in qc.ingest_failures; the rest go on.
+    A copy of an exposure already catalogued (same ARCFILE, else same DATE-OBS,
+    instrument and DPR keys) is listed as DUPLICATE and counted once.
 
     Exit status: 0 when every file was taken, 1 when any failed.
     """
@@ -52,6 +54,8 @@ def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None
     except CONNECTION_LOST as exc:
         raise click.ClickException(
             connection_lost(exc, "the ingest", "musedc ingest")) from exc
+    for path, original, reason in report.duplicates:
+        click.echo(f"DUPLICATE {path}: {reason} as {original} (counted once)")
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
     click.echo(f"ingest run {report.run_id}: {report.summary()}")

@@ -4,7 +4,9 @@ The name keeps the shape of the official ESO dictionary (ESO-DFS-DIC.MUSE_QC): e
 numbered token becomes its pattern and the numbers become the sub-unit, so
 ``ESO QC BIAS MASTER3 RON`` is metric ``QC BIAS MASTERi RON``, sub-unit ``3`` (quadrant 3),
 and ``ESO QC EXPCOMB FWHM2 X`` is ``QC EXPCOMB FWHMi X``, sub-unit ``2`` (source 2).
-The unit comes from the comment's leading ``[unit]``, as ESO writes it.
+The unit comes from the comment's leading ``[unit]``, as ESO writes it; when the comment
+has none, or was cut before its closing bracket, from the official dictionary
+(:mod:`qcservice.ingest.qcdict`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import re
 
 from qcservice.ingest.fitsheader import Header, RawValue
+from qcservice.ingest.qcdict import dictionary_units
 
 _INDEXED = re.compile(r"^([A-Z][A-Z_]*?)(\d+)$")
 _UNIT = re.compile(r"^\[([^\]]*)\]")
@@ -35,9 +38,12 @@ def metric_name(keyword: str) -> tuple[str, str | None]:
     return " ".join(out), (",".join(indices) or None)
 
 
-def unit_of(comment: str) -> str | None:
+def unit_of(comment: str, name: str | None = None) -> str | None:
+    """The comment's ``[unit]``; else (none, or cut: ``[Angstrom``) the dictionary's unit
+    of metric ``name``."""
     match = _UNIT.match(comment.strip())
-    return match.group(1).strip() or None if match else None
+    found = match.group(1).strip() or None if match else None
+    return found or (dictionary_units().get(name) if name else None)
 
 
 def harvest_qc(headers: list[Header], default_ifu: int | None) -> list[dict]:
@@ -59,5 +65,5 @@ def harvest_qc(headers: list[Header], default_ifu: int | None) -> list[dict]:
                 value, value_text = None, None if value is None else str(value)
             rows[(ifu, subunit, name)] = {
                 "ifu": ifu, "subunit": subunit, "name": name, "value": value,
-                "value_text": value_text, "unit": unit_of(card.comment), "source": "header"}
+                "value_text": value_text, "unit": unit_of(card.comment, name), "source": "header"}
     return list(rows.values())

@@ -53,14 +53,16 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # path, of, why
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def summary(self) -> str:
+        dup = f", {len(self.duplicates)} duplicates" if self.duplicates else ""
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{len(self.failures)} failed")
+                f"{len(self.failures)} failed{dup}")
 
 
 def _mtime(st: os.stat_result) -> dt.datetime:
@@ -204,7 +206,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         continue
                     try:
                         with conn.begin_nested():
-                            file_id, created = store_file(
+                            done = store_file(
                                 conn, t, FileFacts(path, c.size, c.mtime, digest), item,
                                 project_id=project_id, run_id=report.run_id, groups=groups)
                     except SQLAlchemyError as exc:
@@ -215,8 +217,10 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         record_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)
                         report.failures.append((path, reason))
                         continue
-                    stored.append((file_id, os.path.basename(path)))
-                    if created:
+                    stored.append((done.file_id, os.path.basename(path)))
+                    if done.duplicate_of:
+                        report.duplicates.append((path, done.duplicate_of, done.reason))
+                    if done.created:
                         report.new += 1
                     else:
                         report.updated += 1

@@ -99,7 +99,8 @@ def runs(obj, last: int) -> None:
 def thresholds(obj, files: tuple[Path, ...]) -> None:
     """Load threshold files (TOML) into the database, or the defaults when none given.
 
-    A file has valid_from = "YYYY-MM-DD" and [[threshold]] rows with metric, flag,
+    A file has valid_from = "YYYY-MM-DD", calibrated_on = "..." (the data its limits
+    were set on) and [[threshold]] rows with metric, flag,
     and any of ins_mode, ifu, subunit, nominal, warn_low, warn_high, error_low,
     error_high, unit, comment. Rows are matched on metric, flag, mode, IFU, sub-unit and
     valid_from: loading a file again updates its rows.

@@ -1,13 +1,14 @@
 """QC of a final MUSE datacube (DATACUBE_FINAL): PSF, star positions, drift, sky residual.
 
-The cube is read in blocks of wavelength planes from a memory map of its DATA extension
-(extension 1, big-endian float32), so memory stays bounded however large the cube:
-- pass 1: the white-light image (mean over all planes), from which point sources are
-  found (local maxima, kept when a Moffat fit says they are compact);
-- pass 2: band images at 5000..9000 A (100 A wide), the sky spectrum of the faintest
-  spaxels around the sky lines, and the RGB bands.
-The PSF FWHM at each band is the median over stars of a 2D Moffat fit; the drift is each
-star's centroid against its 7000 A reference (the prototype portal's "Y - Yr" RMS).
+The cube is read in blocks of wavelength planes from its DATA extension (extension 1,
+big-endian float32), so memory stays bounded however large the cube:
+- pass 1: the white-light image (mean over all planes) and the RGB bands;
+- pass 2: band images at 5000..9000 A (100 A wide, median over planes clear of sky
+  lines), whose mean is the line-free continuum image where point sources are found
+  (:func:`find_stars`) and sky is chosen; then the sky spaxels' spectra (``qc.sky``).
+The PSF FWHM at each band is the median over stars of a 2D Moffat fit, each star weighted
+by its squared amplitude (a faint star's fit is noisy); the drift is each star's centroid
+against its 7000 A reference (the prototype portal's "Y - Yr" RMS).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ SKY_LINES_A = (5577.34, 6300.30, 6363.78, 6863.96, 7276.41, 7316.28, 7340.89, 77
                8885.85, 8919.63, 8943.40, 8958.09, 9001.38)
 RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))
 BLOCK_BYTES = 64 << 20
+# What a point source is (documented in find_stars); seeing_factor bounds its FWHM
+# against the DIMM seeing when the header gives one.
+DETECT_SMOOTH_PIX, DETECT_SIGMA = 1.0, 6.0   # candidate peaks
+POINT_SOURCE = {"min_beta": 1.5, "min_fwhm_pix": 1.0, "max_sharpness": 0.7,
+                "relative": (0.8, 1.1), "seeing_factor": 2.5}
 
 
 @dataclass
@@ -148,12 +154,16 @@ def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
 
 
 def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
-               others: list[tuple[float, float]] = ()) -> np.ndarray | None:
+               others: list[tuple[float, float]] = (), shared: bool = True,
+               beta: float | None = None) -> np.ndarray | None:
     """(amp, x, y, fwhm_pix, beta, bg) of a Moffat fit around (x0, y0), or None.
 
     Neighbours in ``others`` closer than two box radii are fitted at the same time
-    (same FWHM and beta, their own amplitude and position), so their wings do not pull
-    the fit of the source of interest.
+    (their own amplitude and position), so their wings do not pull the fit of the source
+    of interest. With ``shared`` they have its FWHM and beta (stars of one PSF); without,
+    each its own (when telling stars from galaxies, a neighbour must not lend its width).
+    ``beta``, when given, is held fixed: in a noisy narrow band a free beta trades with
+    the FWHM, and a star's beta hardly changes with wavelength.
     """
     ny, nx = image.shape
     xs, xe = max(0, int(x0) - radius), min(nx, int(x0) + radius + 1)
@@ -166,13 +176,14 @@ def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
     near = [(ox, oy) for ox, oy in others if math.hypot(ox - x0, oy - y0) < 2 * radius]
     x, y, z = xx[good].astype(float), yy[good].astype(float), cut[good]
     bg0 = float(np.nanmedian(image))
+    per = 3 if shared else 5   # parameters per neighbour
 
     def model(p: np.ndarray) -> np.ndarray:
-        fwhm, beta, bg = p[:3]
-        total = np.full_like(z, bg)
-        for k in range(len(near) + 1):
-            amp, sx, sy = p[3 + 3 * k: 6 + 3 * k]
-            total += moffat(amp, sx, sy, fwhm, beta, x, y)
+        fwhm, beta, bg, amp, sx, sy = p[:6]
+        total = bg + moffat(amp, sx, sy, fwhm, beta, x, y)
+        for k in range(len(near)):
+            q = p[6 + per * k: 6 + per * (k + 1)]
+            total += moffat(q[0], q[1], q[2], *(q[3:] if not shared else (fwhm, beta)), x, y)
         return total
 
     peak = float(np.nanmax(cut)) - bg0
@@ -180,9 +191,11 @@ def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
     lower = [0.5, 1.2, -np.inf, 0.0, xs - 0.5, ys - 0.5]
     upper = [4.0 * radius, 10.0, np.inf, np.inf, xe - 0.5, ye - 0.5]
     for ox, oy in near:
-        start += [peak, ox, oy]
-        lower += [0.0, ox - 2.0, oy - 2.0]
-        upper += [np.inf, ox + 2.0, oy + 2.0]
+        start += [peak, ox, oy] + ([] if shared else [3.0, 2.5])
+        lower += [0.0, ox - 2.0, oy - 2.0] + ([] if shared else [0.5, 1.2])
+        upper += [np.inf, ox + 2.0, oy + 2.0] + ([] if shared else [4.0 * radius, 10.0])
+    if beta is not None:
+        start[1], lower[1], upper[1] = beta, beta * (1 - 1e-9), beta * (1 + 1e-9)
     fit = least_squares(lambda p: model(p) - z, np.clip(start, lower, upper),
                         bounds=(lower, upper), x_scale="jac")
     if not fit.success:
@@ -196,48 +209,83 @@ def fit_radius(fwhm_pix: float) -> int:
     return max(6, math.ceil(1.5 * fwhm_pix))
 
 
-def find_stars(white: np.ndarray, max_stars: int = 12,
+def find_stars(image: np.ndarray, max_stars: int = 12,
                max_fwhm_pix: float | None = None) -> list[np.ndarray]:
-    """Compact sources of the white-light image: Moffat fits, broadest ones dropped."""
-    clean = np.nan_to_num(white, nan=float(np.nanmedian(white)))
+    """The point sources of a (line-free continuum) image, as Moffat fits.
+
+    Peaks ``DETECT_SIGMA`` above the background are fitted one by one (neighbours with
+    widths of their own). A point source (:data:`POINT_SOURCE`) has the profile of a star:
+    a Moffat beta of at least ``min_beta`` (a galaxy's exponential or de Vaucouleurs wings
+    pull beta to the fit's lower bound, 1.2: so on the minicube's galaxy; stars give
+    2-4); a FWHM of at least ``min_fwhm_pix`` (narrower is a noise spike or a cosmic);
+    no broader than ``seeing_factor`` times the seeing when it is known
+    (``max_fwhm_pix``); and a FWHM within ``relative`` of the candidates' median
+    (weighted by squared amplitude), since stars share one PSF, a galaxy is that PSF
+    convolved with more, and a much narrower fit is noise or a failed fit. A peak sharper
+    than ``max_sharpness`` is not even fitted. A missing seeing keyword thus never makes
+    a galaxy the PSF: its profile rejects it.
+    """
+    # peaks of the image smoothed over a spaxel or two: a faint star in bad seeing is
+    # found where single spaxels would drown in the wings of its neighbours
+    clean = ndimage.gaussian_filter(np.nan_to_num(image, nan=float(np.nanmedian(image))),
+                                    DETECT_SMOOTH_PIX)
     faint = np.sort(clean.ravel())[: max(8, clean.size // 2)]   # mostly sky
     bg = float(np.median(faint))
     noise = 1.4826 * float(np.median(np.abs(faint - bg))) or float(clean.std()) or 1.0
-    peaks = (clean == ndimage.maximum_filter(clean, size=5)) & (clean > bg + 8.0 * noise)
+    peaks = (clean == ndimage.maximum_filter(clean, size=5)) & \
+        (clean > bg + DETECT_SIGMA * noise)
+    # DAOFIND's sharpness on the unsmoothed image: a spike (hot spaxel, cosmic residual)
+    # stands alone, a source of a FWHM >= 1 spaxel shares its peak with its neighbours
+    raw = np.nan_to_num(image, nan=bg)
+    around = (ndimage.uniform_filter(raw, size=3) * 9 - raw) / 8
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sharp = (raw - around) / (raw - bg)
+    peaks &= ~(sharp > POINT_SOURCE["max_sharpness"])
     ys, xs = np.nonzero(peaks)
     order = np.argsort(clean[ys, xs])[::-1][: 3 * max_stars]
     found = [(float(xs[i]), float(ys[i])) for i in order]
     fits_ = []
     for x, y in found:
         others = [p for p in found if p != (x, y)]
-        first = fit_moffat(white, x, y, 6, others)
+        first = fit_moffat(image, x, y, 6, others, shared=False)
         if first is not None and fit_radius(first[3]) > 6:   # a wide PSF needs a wider box
-            first = fit_moffat(white, first[1], first[2], fit_radius(first[3]), others)
+            first = fit_moffat(image, first[1], first[2], fit_radius(first[3]), others,
+                               shared=False)
         if first is not None:
             fits_.append(first)
+    fits_ = [f for f in fits_ if f[4] >= POINT_SOURCE["min_beta"]
+             and f[3] >= POINT_SOURCE["min_fwhm_pix"]]
     if max_fwhm_pix is not None:
         fits_ = [f for f in fits_ if f[3] <= max_fwhm_pix]
     if not fits_:
         return []
-    # Stars share the narrowest profile; a galaxy convolved with the PSF is broader.
-    narrowest = min(f[3] for f in fits_)
-    return [f for f in fits_ if f[3] <= 1.12 * narrowest][:max_stars]
+    low, high = POINT_SOURCE["relative"]
+    psf = weighted_median([(f[3], f[0] ** 2) for f in fits_])   # the bright ones decide
+    return [f for f in fits_ if low * psf <= f[3] <= high * psf][:max_stars]
+
+
+def weighted_median(pairs: list[tuple[float, float]]) -> float:
+    """The value at half the total weight of (value, weight) pairs."""
+    values, weights = np.array(sorted(pairs)).T
+    cumulative = np.cumsum(weights)
+    return float(values[np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
                 pixscale: float) -> tuple[list[Metric], dict]:
     """FWHM per band, star positions at 7000 A, centroid drift; and the data to plot."""
     per_band: dict[float, list[np.ndarray | None]] = {}
+    beta = float(np.median([s[4] for s in stars])) if stars else None   # of the one PSF
     for wave, image in bands.items():
         per_band[wave] = [fit_moffat(image, s[1], s[2], fit_radius(s[3]),
-                                     [(o[1], o[2]) for o in stars if o is not s])
+                                     [(o[1], o[2]) for o in stars if o is not s], beta=beta)
                           for s in stars]
     metrics, plot = [], {"wave": [], "fwhm": [], "dx": [], "dy": []}
     ref = per_band.get(REFERENCE_A, [])
     for wave, fits_ in per_band.items():
-        widths = [f[3] * pixscale for f in fits_ if f is not None]
+        widths = [(f[3] * pixscale, f[0] ** 2) for f in fits_ if f is not None]
         if widths:
-            fwhm = float(np.median(widths))
+            fwhm = weighted_median(widths)
             metrics.append(Metric("psf.fwhm", fwhm, "arcsec", subunit=f"{wave:.0f}"))
             plot["wave"].append(wave)
             plot["fwhm"].append(fwhm)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from qcservice.qc import plots
 from qcservice.qc.cube import (
     BAND_HALF_WIDTH_A,
     BANDS_A,
+    POINT_SOURCE,
     RGB_A,
     SKY_LINES_A,
     PlaneReader,
@@ -21,9 +23,10 @@ from qcservice.qc.cube import (
     psf_metrics,
 )
 from qcservice.qc.result import Image, Metric, TaskResult
-from qcservice.qc.sky import SIDE_BAND_A, sky_mask, sky_metrics
+from qcservice.qc.sky import SIDE_BAND_A, null_wavelengths, sky_check, sky_mask, sky_metrics
 
 MAX_SKY_SPAXELS = 2000  # an even sample of the sky spaxels: the residual RMS needs no more
+DEFAULT_SEEING_ARCSEC = 0.8  # the size of sources to mask when neither stars nor DIMM tell
 
 
 def _white_and_rgb(cube: PlaneReader, geo) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -61,9 +64,11 @@ def _white_and_rgb(cube: PlaneReader, geo) -> tuple[np.ndarray, list[np.ndarray]
 
 
 def _sky_planes(geo) -> list[tuple[int, int]]:
-    """Plane ranges around the sky lines (line windows and side bands), merged."""
+    """Plane ranges around the sky lines and the off-line wavelengths of the noise
+    calibration (line windows and side bands), merged."""
+    centres = SKY_LINES_A + null_wavelengths(geo.wave(), SKY_LINES_A)
     ranges = sorted(geo.planes(line - SIDE_BAND_A[1] - 2, line + SIDE_BAND_A[1] + 2)
-                    for line in SKY_LINES_A)
+                    for line in centres)
     merged: list[tuple[int, int]] = []
     for z0, z1 in ranges:
         if z0 >= z1:
@@ -77,8 +82,8 @@ def _sky_planes(geo) -> list[tuple[int, int]]:
 
 def _sky_spectra(cube: PlaneReader, stat: PlaneReader | None, geo, mask: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(planes x sky spaxels) data and variance around the sky lines (NaN elsewhere):
-    about a tenth of the cube is read, not all of it."""
+    """(planes x sky spaxels) data and variance around the sky lines and the off-line
+    wavelengths (NaN elsewhere)."""
     idx = np.flatnonzero(mask.ravel())
     if idx.size > MAX_SKY_SPAXELS:
         idx = idx[np.linspace(0, idx.size - 1, MAX_SKY_SPAXELS).astype(int)]
@@ -94,8 +99,9 @@ def _sky_spectra(cube: PlaneReader, stat: PlaneReader | None, geo, mask: np.ndar
 def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> TaskResult:
     """Metrics (PSF, positions, drift, sky residual) and images of one final cube.
 
-    ``seeing`` (DIMM, arcsec), when known, bounds what can be a star: a source broader
-    than 2.5 times the seeing is a galaxy, whatever the field offers.
+    Stars and sky are chosen on the line-free continuum image (the mean of the band
+    medians, sky-line planes left out), which sky residuals cannot mimic. ``seeing``
+    (DIMM, arcsec), when known, also bounds what can be a star (see ``find_stars``).
     """
     geo = geometry(path)
     cube = PlaneReader(path, geo, geo.data)
@@ -105,17 +111,22 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
         raise ValueError("DATA has no finite pixel: every value is NaN or infinite")
     metrics = [Metric("cube.white_median", float(np.nanmedian(white)), "flux"),
                Metric("cube.pixscale", geo.pixscale, "arcsec")]
-    stars = find_stars(white, max_fwhm_pix=2.5 * seeing / geo.pixscale if seeing else None)
     bands = {w: band_median(cube, geo, w - BAND_HALF_WIDTH_A, w + BAND_HALF_WIDTH_A)
              for w in BANDS_A}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        continuum = np.nanmean(np.array(list(bands.values())), axis=0)
+    if not np.isfinite(continuum).any():
+        continuum = white
+    limit = POINT_SOURCE["seeing_factor"] * seeing / geo.pixscale if seeing else None
+    stars = find_stars(continuum, max_fwhm_pix=limit)
     psf, psf_plot = psf_metrics(bands, stars, geo.pixscale)
-    mask = sky_mask(white)
-    for s in stars:   # keep the stars' wings out of the sky
-        yy, xx = np.ogrid[:geo.ny, :geo.nx]
-        mask &= (xx - s[1]) ** 2 + (yy - s[2]) ** 2 > (2 * s[3]) ** 2
+    fwhm_pix = (float(np.median([s[3] for s in stars])) if stars
+                else (seeing or DEFAULT_SEEING_ARCSEC) / geo.pixscale)
+    mask = sky_mask(continuum, fwhm_pix, [(s[1], s[2], s[3]) for s in stars])
     data, var = _sky_spectra(cube, stat, geo, mask)
     sky, sky_plot = sky_metrics(data, var, geo.wave(), SKY_LINES_A)
-    metrics += psf + sky
+    metrics += psf + sky_check(continuum, mask) + sky
     images: list[Image] = []
     if image_dir:
         out = Path(image_dir)

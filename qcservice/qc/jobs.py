@@ -23,12 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from qcservice.qc.registry import TASKS, categories
 from qcservice.qc.result import TaskResult
 
-QC_VERSION = "qc-3"   # bump when an algorithm changes: every file is then done again
-RAW_TYPES = ("BIAS", "DARK", "FLAT,LAMP")
-PRODUCT_TYPES = ("MASTER_BIAS", "MASTER_DARK", "MASTER_FLAT", "WAVECAL_TABLE",
-                 "DATACUBE_FINAL")
+QC_VERSION = "qc-4"   # bump when an algorithm changes: every file is then done again
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Task:
     """One file to check, with everything a worker needs (no database access)."""
 
     file_id: int
-    task: str               # 'raw', 'master', 'wavecal' or 'cube'
+    task: str               # the registry entry's name ('raw', 'master', 'cube', ...)
     path: str
     night: dt.date
     ins_mode: str | None
@@ -81,36 +79,24 @@ def discover(engine: Engine, image_root: Path, night_from: dt.date | None = None
     """The files that need QC in the night range (None: open-ended)."""
     with engine.connect() as conn:
         rows = conn.execute(_DISCOVER, {
-            "raw_types": list(RAW_TYPES), "product_types": list(PRODUCT_TYPES),
+            "raw_types": categories("raw"), "product_types": categories("product"),
             "night_from": night_from, "night_to": night_to, "version": QC_VERSION}).all()
     tasks = []
     for r in rows:
-        kind = "raw" if r.kind == "raw" else {"WAVECAL_TABLE": "wavecal",
-                                              "DATACUBE_FINAL": "cube"}.get(r.category,
-                                                                            "master")
+        entry = TASKS[r.category]
         image_dir = str(image_root / r.night.isoformat() / str(r.file_id)) \
-            if kind == "cube" else None
-        tasks.append(Task(r.file_id, kind, r.path, r.night, r.ins_mode, r.updated_at,
+            if "image_dir" in entry.inputs else None
+        tasks.append(Task(r.file_id, entry.name, r.path, r.night, r.ins_mode, r.updated_at,
                           r.category, r.ifu, r.exptime, r.partner, image_dir, r.dimm_fwhm))
     return tasks
 
 
 def run_task(task: Task) -> tuple[Task, TaskResult | str]:
     """Compute one task: its result, or the error text. Never raises."""
-    from qcservice.qc.cubeqc import cube_qc
-    from qcservice.qc.masters import master_qc, wavecal_qc
-    from qcservice.qc.raw import raw_frame_qc
-
     try:
         if not os.path.exists(task.path):
             return task, f"file is gone: {task.path}"
-        if task.task == "raw":
-            return task, raw_frame_qc(task.path, task.category, task.exptime, task.partner)
-        if task.task == "master":
-            return task, master_qc(task.path, task.category, task.ifu)
-        if task.task == "wavecal":
-            return task, wavecal_qc(task.path, task.ifu)
-        return task, cube_qc(task.path, task.image_dir, task.seeing)
+        return task, TASKS[task.category].run(task)
     except Exception as exc:  # one bad file must not stop the night
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return task, f"{task.path}: {detail}"

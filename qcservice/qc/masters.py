@@ -30,33 +30,47 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return v if v.size else np.array([np.nan])
 
 
-def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
-    """Metrics of a MASTER_BIAS, MASTER_DARK or MASTER_FLAT of one IFU."""
+def _read_master(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """DATA (float64), DQ and the DATA unit (BUNIT) of a master calibration."""
     with fits.open(path, memmap=True) as hdul:
         if "DATA" not in hdul or hdul["DATA"].data is None:
             raise ValueError(f"no DATA extension with pixels (HDUs: "
                              f"{', '.join(h.name for h in hdul)})")
         data = np.asarray(hdul["DATA"].data, dtype=np.float64)
         dq = np.asarray(hdul["DQ"].data) if "DQ" in hdul else None
+        bunit = str(hdul["DATA"].header.get("BUNIT", "")).strip() or "adu"
     if data.ndim != 2:
         raise ValueError(f"DATA has {data.ndim} axes: a master calibration is an image (2)")
     if not np.isfinite(data).any():   # else NaN metrics, no flag: it would pass
         raise ValueError("DATA has no finite pixel: every value is NaN or infinite")
-    metrics: list[Metric] = []
-    if pro_catg == "MASTER_BIAS":
-        for sub, tile in _quadrant_tiles(data).items():
-            v = _finite(tile)
-            metrics += [Metric("master_bias.level", float(np.median(v)), "adu", ifu, sub),
-                        Metric("master_bias.noise", float(np.std(v)), "adu", ifu, sub)]
-    elif pro_catg == "MASTER_DARK":
-        metrics.append(Metric("master_dark.median", float(np.median(_finite(data))),
-                              "adu", ifu))
-    elif pro_catg == "MASTER_FLAT":
-        saturated = int(np.count_nonzero(dq & _SATURATED_DQ)) if dq is not None else 0
-        metrics += [Metric("master_flat.nsaturated", saturated, "pix", ifu),
-                    Metric("master_flat.dead_slices",
-                           dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)]
+    return data, dq, bunit
+
+
+def master_bias_qc(path: str, ifu: int | None) -> TaskResult:
+    """Level and noise of a MASTER_BIAS per quadrant."""
+    data, _, bunit = _read_master(path)
+    metrics = []
+    for sub, tile in _quadrant_tiles(data).items():
+        v = _finite(tile)
+        metrics += [Metric("master_bias.level", float(np.median(v)), bunit, ifu, sub),
+                    Metric("master_bias.noise", float(np.std(v)), bunit, ifu, sub)]
     return TaskResult(metrics=metrics)
+
+
+def master_dark_qc(path: str, ifu: int | None) -> TaskResult:
+    """Median of a MASTER_DARK, in its own unit (the pipeline's: count, e-, per hour)."""
+    data, _, bunit = _read_master(path)
+    return TaskResult(metrics=[Metric("master_dark.median", float(np.median(_finite(data))),
+                                      bunit, ifu)])
+
+
+def master_flat_qc(path: str, ifu: int | None) -> TaskResult:
+    """Saturated pixels (DQ) and dead or faint slices of a MASTER_FLAT."""
+    data, dq, _ = _read_master(path)
+    saturated = int(np.count_nonzero(dq & _SATURATED_DQ)) if dq is not None else 0
+    return TaskResult(metrics=[
+        Metric("master_flat.nsaturated", saturated, "pix", ifu),
+        Metric("master_flat.dead_slices", dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)])
 
 
 def wavecal_qc(path: str, ifu: int | None) -> TaskResult:

@@ -1,13 +1,34 @@
-"""Sky-subtraction residuals of a final cube, measured in its sky spaxels.
+"""Sky-subtraction residuals of a final cube, measured in spaxels verified to be sky.
 
 Residuals of a poor sky subtraction sit at the sky emission lines and vary from spaxel
 to spaxel (often with sign changes), so a mean sky spectrum can hide them. Here, for
 each sky spaxel and each sky line, the line amplitude left in the data is estimated with
 a matched filter (a Gaussian of the instrumental width, after subtracting the median of
-side bands); the metric is the RMS of these amplitudes over spaxels, in flux units, next
-to the RMS that noise alone would give (from STAT), and their ratio (1 for a perfect
-subtraction, growing with the residual); per line, ``sky.residual_spectrum`` is the RMS
-amplitude left at that line (sub-unit: its wavelength), for the residual plot.
+side bands); the statistic is the RMS over spaxels of these amplitudes averaged over the
+lines (``sky.residual``, flux units).
+
+Its noise is measured from the data, not taken from STAT alone: a resampled (drizzled)
+cube has noise correlated between neighbouring voxels that STAT does not record, so a
+matched filter is noisier than STAT predicts (1.27x on a real ESO cube). The same filter
+is run at off-line wavelengths (``NULL_SETS`` times as many as there are lines, at
+least ``NULL_CLEARANCE_A`` from every known sky line), where only noise contributes:
+the median over those wavelengths of the robust scatter of amplitude / STAT-predicted
+error is ``sky.noise_scale`` (1 for uncorrelated noise). The
+noise of the statistic (``sky.residual_noise``) is the STAT prediction times that scale,
+and ``sky.residual_ratio`` is the statistic over it: ~1 for a clean cube whatever its
+resampling, growing with the residual. ``sky.null_ratio`` is the check: the same
+statistic, computed on disjoint sets of as many off-line wavelengths as lines were used,
+over the same noise (median over the sets; ~1 when the noise model holds).
+
+Which spaxels are sky (:func:`sky_mask`): the faintest ``SKY_FRACTION`` of the line-free
+continuum image, outside every source (3 sigma above the background, grown by
+``SOURCE_GROW_FWHM`` FWHM) and every PSF star. They are verified to be sky: after sky
+subtraction a sky spaxel has no continuum, so the median continuum of the chosen spaxels
+must be within ``SKY_LEVEL_SIGMA`` of zero, in units of their spaxel-to-spaxel scatter
+(``sky.continuum_sigma``; ``sky.verified`` 1 or 0). A field filled by a galaxy (the
+mpdaf minicube) fails: its residual is then measured on the galaxy's outskirts and says so.
+Per line, ``sky.residual_spectrum`` is the RMS amplitude left at that line (sub-unit: its
+wavelength): its sub-units are the lines used.
 """
 
 from __future__ import annotations
@@ -15,20 +36,69 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import ndimage
 
 from qcservice.qc.result import Metric
 
 LINE_SIGMA_A = 1.1       # instrumental Gaussian sigma near 7000 A
 SIDE_BAND_A = (5.0, 12.0)
-SKY_FRACTION = 0.4       # the faintest 40 % of spaxels in white light
+SKY_FRACTION = 0.4       # the faintest 40 % of spaxels in the continuum image
+SOURCE_SIGMA = 3.0       # a spaxel this far above the background belongs to a source
+SOURCE_GROW_FWHM = 1.0   # ... and so do its neighbours within one FWHM
+SKY_LEVEL_SIGMA = 2.0    # sky has no continuum left: |median| within this many sigma
+# Bright night-sky lines the residual statistic does not use, kept out of the null.
+OTHER_SKY_LINES_A = (5889.95, 5895.92, 6498.73, 6533.04, 6553.62, 6923.22, 7571.75,
+                     7821.50, 8761.32, 9310.00)
+NULL_STEP_A = 10.0       # off-line wavelengths are taken from this grid ...
+NULL_CLEARANCE_A = 15.0  # ... this far from every sky line ...
+NULL_SETS = 3            # ... as many as make this many sets of the lines' number,
+                         # evenly over the spectrum: a third of the planes is read
 
 
-def sky_mask(white: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(white)
-    if not finite.any():
+def null_wavelengths(wave: np.ndarray, lines: tuple[float, ...]) -> tuple[float, ...]:
+    """Off-line wavelengths of the cube for the noise calibration."""
+    known = np.array(sorted({*lines, *OTHER_SKY_LINES_A}))
+    grid = np.arange(wave[0] + SIDE_BAND_A[1] + 1, wave[-1] - SIDE_BAND_A[1] - 1, NULL_STEP_A)
+    clear = grid[np.min(np.abs(grid[:, None] - known[None, :]), axis=1) >= NULL_CLEARANCE_A]
+    wanted = NULL_SETS * len(lines)
+    if clear.size > wanted:
+        clear = clear[np.linspace(0, clear.size - 1, wanted).round().astype(int)]
+    return tuple(float(w) for w in clear)
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    v = values[np.isfinite(values)]
+    return 1.4826 * float(np.median(np.abs(v - np.median(v)))) if v.size else float("nan")
+
+
+def sky_mask(continuum: np.ndarray, fwhm_pix: float,
+             stars: list[tuple[float, float, float]] = ()) -> np.ndarray:
+    """The sky spaxels: faint, away from sources and from ``stars`` ((x, y, fwhm_pix))."""
+    finite = np.isfinite(continuum)
+    if finite.sum() < 8:
         return finite
-    cut = np.percentile(white[finite], 100 * SKY_FRACTION)
-    return finite & (white <= cut)
+    values = continuum[finite]
+    faint = np.sort(values)[: values.size // 2]
+    bg, sigma = float(np.median(faint)), _robust_sigma(faint)
+    source = finite & (continuum > bg + SOURCE_SIGMA * sigma)
+    grow = max(1, round(SOURCE_GROW_FWHM * fwhm_pix))
+    yy, xx = np.ogrid[-grow:grow + 1, -grow:grow + 1]
+    source = ndimage.binary_dilation(source, structure=xx ** 2 + yy ** 2 <= grow ** 2)
+    gy, gx = np.ogrid[:continuum.shape[0], :continuum.shape[1]]
+    for x, y, width in stars:   # the stars' wings too, however faint the star
+        source |= (gx - x) ** 2 + (gy - y) ** 2 <= (2 * width) ** 2
+    cut = np.percentile(values, 100 * SKY_FRACTION)
+    return finite & ~source & (continuum <= cut)
+
+
+def sky_check(continuum: np.ndarray, mask: np.ndarray) -> list[Metric]:
+    """Is the chosen region sky? Its continuum level against its scatter (see module)."""
+    values = continuum[mask]
+    if values.size < 8:
+        return [Metric("sky.verified", 0, "")]
+    level = abs(float(np.median(values))) / (_robust_sigma(values) or 1e-30)
+    return [Metric("sky.continuum_sigma", level, "sigma"),
+            Metric("sky.verified", int(level <= SKY_LEVEL_SIGMA), "")]
 
 
 def _line_window(wave: np.ndarray, line: float) -> tuple[slice, np.ndarray, np.ndarray]:
@@ -42,7 +112,8 @@ def _line_window(wave: np.ndarray, line: float) -> tuple[slice, np.ndarray, np.n
 
 def line_amplitudes(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
                     lines: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """Per (line, spaxel) amplitude and its noise; ``data`` is (planes, spaxels)."""
+    """Per (line, spaxel) amplitude and its STAT-predicted noise; ``data`` is
+    (planes, spaxels)."""
     amps, errs, used = [], [], []
     for line in lines:
         if not wave[0] + SIDE_BAND_A[1] < line < wave[-1] - SIDE_BAND_A[1]:
@@ -62,15 +133,46 @@ def line_amplitudes(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
     return amp, err, used
 
 
+def residual_statistic(amp: np.ndarray, err: np.ndarray) -> tuple[float, float]:
+    """RMS over spaxels of the line-averaged amplitude, and what STAT predicts for it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rms = float(np.sqrt(np.nanmean(np.nanmean(amp, axis=0) ** 2)))
+        noise = float(np.sqrt(np.nanmean(np.nanmean(err ** 2, axis=0) / amp.shape[0])))
+    return rms, noise
+
+
+def noise_scale(amp: np.ndarray, err: np.ndarray) -> float:
+    """Real noise of a line amplitude over STAT's prediction, from off-line amplitudes:
+    the median over wavelengths of the robust scatter over spaxels of amp / err."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pulls = amp / err
+    scatter = [_robust_sigma(row) for row in pulls if np.isfinite(row).sum() >= 8]
+    scatter = [s for s in scatter if np.isfinite(s) and s > 0]
+    return float(np.median(scatter)) if scatter else float("nan")
+
+
+def null_ratio(amp: np.ndarray, err: np.ndarray, nlines: int, scale: float) -> float:
+    """The statistic at disjoint sets of ``nlines`` off-line wavelengths (spread over
+    the spectrum), over its noise: the median over sets."""
+    nsets = amp.shape[0] // nlines
+    if nsets == 0:
+        return float("nan")
+    ratios = []
+    for k in range(nsets):
+        rows = np.arange(k, nsets * nlines, nsets)
+        rms, noise = residual_statistic(amp[rows], err[rows])
+        ratios.append(rms / (noise * scale))
+    return float(np.nanmedian(ratios))
+
+
 def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
                 lines: tuple[float, ...]) -> tuple[list[Metric], dict]:
     """Metrics from sky-spaxel spectra ``data`` (planes x spaxels) and their variance."""
     amp, err, used = line_amplitudes(data, var, wave, lines)
     if amp.size == 0:
         return [Metric("sky.nlines", 0, "")], {}
-    per_spaxel = np.nanmean(amp, axis=0)          # lines averaged: noise goes down
-    rms = float(np.sqrt(np.nanmean(per_spaxel ** 2)))
-    noise = float(np.sqrt(np.nanmean(np.nanmean(err ** 2, axis=0) / len(used))))
+    rms, noise = residual_statistic(amp, err)
     metrics = [Metric("sky.residual", rms, "flux"), Metric("sky.nlines", len(used), ""),
                Metric("sky.nspaxels", int(data.shape[1]), "")]
     with warnings.catch_warnings():
@@ -78,6 +180,13 @@ def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
         line_rms = np.sqrt(np.nanmean(amp ** 2, axis=1))
     metrics += [Metric("sky.residual_spectrum", float(v), "flux", subunit=f"{line:.2f}")
                 for line, v in zip(used, line_rms, strict=True) if np.isfinite(v)]
+    null_amp, null_err, _ = line_amplitudes(data, var, wave, null_wavelengths(wave, lines))
+    scale = noise_scale(null_amp, null_err) if null_amp.size else float("nan")
+    if np.isfinite(scale):
+        metrics += [Metric("sky.noise_scale", scale, ""),
+                    Metric("sky.null_ratio", null_ratio(null_amp, null_err, len(used), scale),
+                           "")]
+        noise *= scale
     if np.isfinite(noise) and noise > 0:
         metrics += [Metric("sky.residual_noise", noise, "flux"),
                     Metric("sky.residual_ratio", rms / noise, "")]

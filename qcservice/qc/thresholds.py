@@ -85,6 +85,9 @@ def read_file(path: Path) -> list[Threshold]:
         valid_from = dt.date.fromisoformat(str(data["valid_from"]))
     except (KeyError, ValueError) as exc:
         raise ThresholdError(f"{path}: needs valid_from = \"YYYY-MM-DD\"") from exc
+    if not str(data.get("calibrated_on", "")).strip():   # a limit means nothing without it
+        raise ThresholdError(f"{path}: needs calibrated_on = \"...\": the data its limits "
+                             "were set on")
     rows = []
     for i, row in enumerate(data.get("threshold", []), 1):
         unknown = set(row) - _KEYS

@@ -10,7 +10,12 @@
   peak ``amplitude * weight``, multiplied per spaxel row by a factor in [-1, 1] (the
   IFU/slice pattern of imperfect sky subtraction).
 * Noise: variance ``sigma0**2 * (1 + 25 * sky(lambda)) + poisson * model``, written to
-  STAT; DATA gets Gaussian noise of exactly that variance.
+  STAT; DATA gets Gaussian noise of exactly that variance per voxel, but correlated
+  between neighbouring voxels as in a resampled (drizzled) cube: white noise smoothed
+  by the 3-tap kernels of :data:`RESAMPLING_KERNEL` along each axis and rescaled to unit
+  variance. STAT ignores the correlation, as the pipeline's does, so a sum or a matched
+  filter over voxels is noisier than STAT predicts (about 1.2x for a line filter, as
+  measured on a real MUSE cube).
 
 Positions are 0-based spaxels (x = FITS axis 1, y = axis 2) at 7000 A; fluxes are in
 10**(-20) erg/s/cm**2/A (continuum, total over the source) or 10**(-20) erg/s/cm**2
@@ -23,12 +28,27 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from qcservice.simulate import spectra
 
 REF_WAVE_A = 7000.0
 PSF_ALPHA = -0.2
 MOFFAT_BETA = 2.5
+# Neighbour weight of the resampling kernel along (wavelength, y, x): drizzling spreads
+# each pixel-table value over adjacent voxels.
+RESAMPLING_KERNEL = (0.2, 0.3, 0.3)
+
+
+def resampled_noise(deviates: np.ndarray) -> np.ndarray:
+    """Unit-variance noise of (planes, ny, nx) standard deviates, correlated between
+    neighbouring voxels by :data:`RESAMPLING_KERNEL` (each axis in turn). The edges of a
+    block wrap around: unit variance everywhere, one plane pair less correlated."""
+    out = deviates.astype(np.float32)
+    for axis, a in enumerate(RESAMPLING_KERNEL):
+        weights = np.array([a, 1.0, a], np.float32) / np.float32(math.sqrt(1 + 2 * a * a))
+        out = ndimage.correlate1d(out, weights, axis=axis, mode="wrap")
+    return out
 
 
 def moffat(r2: np.ndarray, fwhm: np.ndarray | float) -> np.ndarray:

@@ -25,7 +25,7 @@ from astropy.wcs import WCS
 from qcservice.simulate import headers, spectra
 from qcservice.simulate.cards import CardSpec, to_header
 from qcservice.simulate.context import NightContext
-from qcservice.simulate.cube import CubeModel
+from qcservice.simulate.cube import CubeModel, resampled_noise
 from qcservice.simulate.detector import normal_deviates
 from qcservice.simulate.faults import BAD_SKY_FACTOR
 from qcservice.simulate.fitswrite import ImageSpec, PlannedFits, write_images
@@ -63,21 +63,70 @@ def wcs_cards(model: CubeModel, ob: ScienceOB, cube: bool = True) -> list[CardSp
     return cards
 
 
-def qc_scipost(model: CubeModel) -> list[CardSpec]:
-    """``QC SCIPOST`` star positions (FITS pixels) and FWHMs at 7000 A, from the model."""
-    stars = [s for s in model.sources if s.kind == "star"]
-    fwhm = model.fwhm_7000_arcsec
+QC_LAMBDA_A = 7000.0       # the plane the pipeline measures its QC SCIPOST sources on
+QC_HALF_WIDTH_A = 50.0
+
+
+def half_max_width(profile: np.ndarray, peak: int) -> float:
+    """Full width at half maximum (pixels) of a background-free 1D profile around index
+    ``peak``, the half-maximum crossings interpolated linearly (as cpl_image_get_fwhm)."""
+    half = profile[peak] / 2.0
+    edges = []
+    for step in (-1, 1):
+        i = peak
+        while 0 <= i + step < profile.size and profile[i + step] > half:
+            i += step
+        j = i + step
+        if not 0 <= j < profile.size:
+            return float("nan")
+        edges.append(i + step * (profile[i] - half) / (profile[i] - profile[j]))
+    return float(edges[1] - edges[0])
+
+
+def measure_stars(image: np.ndarray, model: CubeModel) -> list[tuple[float, float, float, float]]:
+    """(x, y, fwhm_x, fwhm_y) of each star, FITS pixels and arcsec, measured on ``image``
+    as the pipeline does: a flux-weighted centroid in a box around the detection, and the
+    half-maximum widths of the row and column through the brightest pixel. The noise of
+    the image gives them the scatter of real measurements."""
+    background = float(np.nanmedian(image))
+    box = max(2, round(model.fwhm_7000_arcsec / model.pixscale_arcsec))
+    out = []
+    for src in (s for s in model.sources if s.kind == "star"):
+        x0, y0 = round(src.x), round(src.y)
+        ys = slice(max(0, y0 - box), min(model.ny, y0 + box + 1))
+        xs = slice(max(0, x0 - box), min(model.nx, x0 + box + 1))
+        cut = np.nan_to_num(image[ys, xs] - background)
+        if cut.size == 0 or cut.max() <= 0:
+            continue
+        gy, gx = np.mgrid[ys, xs]
+        weight = np.clip(cut, 0, None)
+        cx, cy = (float((g * weight).sum() / weight.sum()) for g in (gx, gy))
+        py, px = np.unravel_index(int(np.argmax(cut)), cut.shape)
+        py, px = py + ys.start, px + xs.start
+        clean = np.nan_to_num(image - background)
+        fx = half_max_width(clean[py, :], px) * model.pixscale_arcsec
+        fy = half_max_width(clean[:, px], py) * model.pixscale_arcsec
+        out.append((cx + 1.0, cy + 1.0, fx, fy))
+    return out
+
+
+def qc_scipost(stars: list[tuple[float, float, float, float]]) -> list[CardSpec]:
+    """``QC SCIPOST`` star positions (FITS pixels) and FWHMs at 7000 A, as measured."""
     cards: list[CardSpec] = [("ESO QC SCIPOST NDET", len(stars), "Detected sources"),
-                             ("ESO QC SCIPOST LAMBDA", 7000.0, "[Angstrom] Detection plane")]
-    for i, s in enumerate(stars, start=1):
-        cards += [(f"ESO QC SCIPOST POS{i} X", s.x + 1.0, "[pix] Position of source k in x"),
-                  (f"ESO QC SCIPOST POS{i} Y", s.y + 1.0, "[pix] Position of source k in y"),
-                  (f"ESO QC SCIPOST FWHM{i} X", fwhm, "[arcsec] FWHM of source k in x"),
-                  (f"ESO QC SCIPOST FWHM{i} Y", fwhm, "[arcsec] FWHM of source k in y")]
-    enough = len(stars) >= 3
-    return [*cards, ("ESO QC SCIPOST FWHM NVALID", len(stars), "Sources with valid FWHM"),
-            ("ESO QC SCIPOST FWHM MEDIAN", fwhm if enough else 0.0, "[arcsec] Median"),
-            ("ESO QC SCIPOST FWHM MAD", 0.0, "[arcsec] Median absolute deviation")]
+                             ("ESO QC SCIPOST LAMBDA", QC_LAMBDA_A, "[Angstrom] Detection plane")]
+    for i, (x, y, fx, fy) in enumerate(stars, start=1):
+        cards += [(f"ESO QC SCIPOST POS{i} X", round(x, 4), "[pix] Position of source k in x"),
+                  (f"ESO QC SCIPOST POS{i} Y", round(y, 4), "[pix] Position of source k in y"),
+                  (f"ESO QC SCIPOST FWHM{i} X", round(fx, 4), "[arcsec] FWHM of source k in x"),
+                  (f"ESO QC SCIPOST FWHM{i} Y", round(fy, 4), "[arcsec] FWHM of source k in y")]
+    widths = np.array([(fx + fy) / 2 for _, _, fx, fy in stars])
+    widths = widths[np.isfinite(widths)]
+    enough = widths.size >= 3
+    median = float(np.median(widths)) if enough else 0.0
+    mad = float(np.median(np.abs(widths - median))) if enough else 0.0
+    return [*cards, ("ESO QC SCIPOST FWHM NVALID", int(widths.size), "Sources with valid FWHM"),
+            ("ESO QC SCIPOST FWHM MEDIAN", round(median, 4), "[arcsec] Median"),
+            ("ESO QC SCIPOST FWHM MAD", round(mad, 4), "[arcsec] Median absolute deviation")]
 
 
 def science_recipes(ctx: NightContext, ob: ScienceOB) -> list[headers.Recipe]:
@@ -152,7 +201,8 @@ def cube_block(ctx: NightContext, ob: ScienceOB, model: CubeModel, b0: int,
     residual, variance = model.residual_and_variance(
         wave, flux, BAD_SKY_FACTOR if ob.bad_sky else 1.0)
     gen = bitgen(ctx.plan.seed, "cube", ctx.key, ob.k, b0)
-    data = flux + residual + normal_deviates(gen, flux.shape) * np.sqrt(variance)
+    noise = resampled_noise(normal_deviates(gen, flux.shape))
+    data = flux + residual + noise * np.sqrt(variance)
     dq = np.zeros(flux.shape, np.uint8)
     for p, y, x in flags[(flags[:, 0] >= b0) & (flags[:, 0] < b0 + wave.size)]:
         data[p - b0, y, x] = variance[p - b0, y, x] = np.nan
@@ -162,6 +212,22 @@ def cube_block(ctx: NightContext, ob: ScienceOB, model: CubeModel, b0: int,
         data[cut] = variance[cut] = np.nan
         dq[cut] = NOTCH_DQ
     return data, variance, dq
+
+
+def qc_image(ctx: NightContext, ob: ScienceOB, model: CubeModel, flags: np.ndarray
+             ) -> np.ndarray:
+    """The mean DATA image within ``QC_HALF_WIDTH_A`` of ``QC_LAMBDA_A``, from the very
+    blocks :func:`write_cube` writes (same seeds): what the pipeline measures on."""
+    wave = spectra.cube_wavelengths()
+    wanted = np.flatnonzero(np.abs(wave - QC_LAMBDA_A) <= QC_HALF_WIDTH_A)
+    step = ctx.plan.scale.cube_block
+    planes = []
+    for b0 in range(wanted[0] // step * step, wanted[-1] + 1, step):
+        data, _, _ = cube_block(ctx, ob, model, b0, flags)
+        lo, hi = max(int(wanted[0]), b0), min(int(wanted[-1]) + 1, b0 + data.shape[0])
+        planes.append(data[lo - b0:hi - b0])
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(np.concatenate(planes), axis=0)
 
 
 def write_cube(ctx: NightContext, ob: ScienceOB, model: CubeModel, path: Path,

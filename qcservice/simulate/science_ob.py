@@ -19,6 +19,8 @@ from qcservice.simulate.science import (
     BUNIT,
     CubeSums,
     flagged_voxels,
+    measure_stars,
+    qc_image,
     qc_scipost,
     science_recipes,
     science_stream,
@@ -140,7 +142,8 @@ def run_science_ob(ctx: NightContext, ob: ScienceOB, first_spectrum: int,
                             datancom=len(ob.exposures))
     base = headers.product_primary_cards(ob.exposures[0], ctx.plan.night,
                                          ctx.created(20 + ob.k), cube_name,
-                                         pro + qc_scipost(model))
+                                         pro + qc_scipost(measure_stars(
+                                             qc_image(ctx, ob, model, flags), model)))
     products = ctx.night_dir / PRODUCT_DIR
     sums = write_cube(ctx, ob, model, products / cube_name, base, flags, aperture_radius(model))
     ctx.record_product(f"{PRODUCT_DIR}/{cube_name}", "DATACUBE_FINAL", ob.ins_mode)

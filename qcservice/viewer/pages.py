@@ -66,7 +66,12 @@ def jobs() -> str:
                 "ORDER BY started_at DESC, run_id DESC LIMIT 200")
     done = rows("SELECT task, status, count(*) AS n, max(done_at) AS last FROM qc.qc_done "
                 "GROUP BY task, status ORDER BY task, status")
-    return render_template("jobs.html", runs=runs, done=done)
+    duplicates = rows(  # copies of exposures that ingest counted once (issue #14)
+        "SELECT f.path, o.path AS original, d.reason, d.found_at FROM qc.duplicates d "
+        "JOIN qc.files f USING (file_id) JOIN qc.files o ON o.file_id = d.original_file_id "
+        "WHERE qc.may_see(:uid, d.original_file_id) ORDER BY d.found_at DESC, f.path "
+        "LIMIT 200", uid=g.user.user_id)
+    return render_template("jobs.html", runs=runs, done=done, duplicates=duplicates)
 
 
 @bp.route("/links")
