@@ -84,6 +84,13 @@ def _right_password(user, password):
     return good
 
 
+def _text(value):
+    """DaCHS's request gives None, str or bytes for absent or present credentials."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
 def _too_many(request, wait):
     request.setResponseCode(429)
     request.setHeader(b"retry-after", str(max(1, wait)).encode())
@@ -95,9 +102,9 @@ def _too_many(request, wait):
 def process(request):
     """Before DaCHS handles a request with basic credentials: refuse it when the account
     or the address is throttled, count it when the password is wrong."""
-    user = request.getUser().decode("utf-8", "replace")
+    user = _text(request.getUser())
     if user:
-        password = request.getPassword().decode("utf-8", "replace")
+        password = _text(request.getPassword())
         args = {"u": user, "a": _client(request)}
         try:
             wait = _sql("SELECT qc.login_wait(%(u)s, %(a)s)", args)
