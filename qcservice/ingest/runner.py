@@ -54,6 +54,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)   # taken all the same
 
     @property
     def ok(self) -> bool:
@@ -218,6 +219,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         report.failures.append((path, reason))
                         continue
                     stored.append((file_id, os.path.basename(path)))
+                    report.warnings += [(path, w) for w in item.warnings]
                     if created:
                         report.new += 1
                     else:
