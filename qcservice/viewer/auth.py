@@ -133,9 +133,9 @@ def here() -> str:
 
 def public_url() -> str:
     """The viewer's public base URL for anything written for later use (download scripts):
-    configuration only (``MUSEDC_VIEWER_URL``, or the address the server listens on, or the
-    VO services' default for it), never
-    the request's Host or X-Forwarded-Host, which a client may set to its own host."""
+    configuration only (``MUSEDC_VIEWER_URL``, else the address the server listens on,
+    else the VO services' default for it), never the request's Host or X-Forwarded-Host,
+    which a client may set to its own host to collect the password the script sends."""
     from qcservice.vo.config import VOConfig
 
     configured = current_app.config.get("PUBLIC_URL") or VOConfig.viewer_url

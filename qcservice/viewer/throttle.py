@@ -39,9 +39,7 @@ def message(wait: int) -> str:
             f"account or an address for a few minutes only.")
 
 
-def too_many(wait: int, body: str | None = None) -> Response:
-    """A 429 answer that says when to come back."""
-    resp = Response(body if body is not None else message(wait) + "\n", 429,
-                    mimetype="text/html" if body is not None else "text/plain")
-    resp.headers["Retry-After"] = str(max(1, wait))
-    return resp
+def too_many(wait: int) -> Response:
+    """A 429 answer (to a script's basic auth) that says when to come back."""
+    return Response(message(wait) + "\n", 429, {"Retry-After": str(max(1, wait))},
+                    mimetype="text/plain")
