@@ -80,7 +80,11 @@ def _right_password(user, password):
     except Exception:   # overlong password and the like: a failure like any other
         good = False
     if good:
-        _verified[key] = time.monotonic() + _VERIFIED_S
+        now = time.monotonic()
+        if len(_verified) > 10_000:   # forget the expired ones now and then
+            for stale in [k for k, until in _verified.items() if until <= now]:
+                del _verified[stale]
+        _verified[key] = now + _VERIFIED_S
     return good
 
 
