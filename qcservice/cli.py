@@ -48,8 +48,11 @@ def main(ctx: click.Context, home: str | None) -> None:
 
     Start with 'musedc demo', or 'musedc ingest PATH' to catalogue a night.
     """
+    from qcservice import filemodes
+
     try:
         ctx.obj = Context(load_settings(home=home))
+        filemodes.check(ctx.obj.settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 

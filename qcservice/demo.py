@@ -9,6 +9,7 @@ publish through DaCHS, and serve the QA viewer.
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 import urllib.error
 import urllib.parse
@@ -77,6 +78,10 @@ def flagged_summary(engine) -> list[str]:
     return lines
 
 
+def _terminated(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _serve_until(seconds: float | None) -> None:
     """Block until Ctrl-C, or for ``seconds`` when given (0: not at all)."""
     if seconds is not None:
@@ -137,6 +142,9 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_n
     ingest, QC and publish only take what changed.
     """
     settings = obj.settings
+    # SIGTERM (a service manager, `kill`) ends the demo like Ctrl-C: the finally blocks
+    # stop the viewer and DaCHS instead of leaving DaCHS on its port
+    signal.signal(signal.SIGTERM, _terminated)
     data_dir = data_dir or settings.home / "demo"
     steps = 6 if vo else 5
     engine = make_engine(settings)

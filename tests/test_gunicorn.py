@@ -22,12 +22,13 @@ from qcservice.users import add_user
 from qcservice.viewer.wsgi import production_app, production_config
 
 VO_URL = "https://vo.musedc.example.org/"
+VIEWER_URL = "https://musedc.example.org/"
 PASSWORD = "correct horse battery"
 
 
 def _env(cli_env: dict[str, str], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in cli_env.items() if not k.startswith("FLASK_")}
-    env.update(MUSEDC_VO_URL=VO_URL, MUSEDC_VIEWER_PROXIES="1")
+    env.update(MUSEDC_VO_URL=VO_URL, MUSEDC_VIEWER_URL=VIEWER_URL, MUSEDC_VIEWER_PROXIES="1")
     env.update(extra)
     return env
 
@@ -105,6 +106,7 @@ def test_viewer_under_gunicorn_in_production_mode(gunicorn, engine):
     ({"FLASK_DEBUG": "1"}, "FLASK_DEBUG='1': the production viewer never runs in debug"),
     ({"MUSEDC_VO_URL": ""}, "MUSEDC_VO_URL is not set"),
     ({"MUSEDC_VO_URL": "vo.example.org"}, "MUSEDC_VO_URL='vo.example.org' is not an http"),
+    ({"MUSEDC_VIEWER_URL": ""}, "MUSEDC_VIEWER_URL is not set"),
     ({"MUSEDC_VIEWER_PROXIES": "all"}, "MUSEDC_VIEWER_PROXIES='all': give the number"),
 ])
 def test_a_wrong_production_setting_stops_gunicorn(cli_env, extra, message):

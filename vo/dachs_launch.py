@@ -5,13 +5,26 @@ passwords are werkzeug scrypt hashes (``scrypt:N:r:p$salt$hex``). ``musedc vo sy
 copies those hashes into DaCHS's dc.users; this launcher teaches DaCHS's credential check
 to verify them, so one password works in the QA viewer and in every VO service. Hashes in
 DaCHS's own format keep working. Run as: python3 dachs_launch.py serve start --foreground
+
+It also puts two checks in front of DaCHS (issue #16):
+- failed basic-auth logins are throttled like the viewer's, by the same SQL functions
+  (qc.login_wait, qc.login_failed: policy and audit row in sql/040_login_security.sql):
+  a throttled request is answered 429 with Retry-After before DaCHS sees it;
+- a database that cannot be reached is reported as such, without the socket path and
+  the pg_hba.conf hint DaCHS would show anyone (they go to DaCHS's log).
 """
 
 import hashlib
 import hmac
+import os
+import secrets
 import sys
+import time
 
+from gavo import base, utils
+from gavo.base import sqlsupport
 from gavo.protocols import creds
+from gavo.web import common
 
 _dachs_hash_matches = creds.hashMatches
 
@@ -35,6 +48,96 @@ def hash_matches(password, stored):
 
 
 creds.hashMatches = hash_matches
+
+# --- throttled basic auth ----------------------------------------------------------------
+_VERIFIED_S = 60            # a verified password is not checked twice within this time
+_verified = {}              # keyed HMAC of (user, password) -> expiry
+_KEY = secrets.token_bytes(32)
+_PROXIES = int(os.environ.get("MUSEDC_VO_PROXIES", "0") or 0)
+_dachs_process = common.Request.process
+
+
+def _client(request):
+    """The client's address: the peer, or the address trusted proxies put in front."""
+    forwarded = request.requestHeaders.getRawHeaders(b"x-forwarded-for") or []
+    hops = [h.strip() for h in b",".join(forwarded).decode("latin-1").split(",") if h.strip()]
+    if _PROXIES and len(hops) >= _PROXIES:
+        return hops[-_PROXIES]
+    return getattr(request.getClientAddress(), "host", "unknown")
+
+
+def _sql(query, args):
+    with base.getWritableAdminConn() as conn:
+        return next(iter(conn.query(query, args)))[0]
+
+
+def _right_password(user, password):
+    key = hmac.new(_KEY, user.encode() + b"\0" + password.encode(), "sha256").digest()
+    if _verified.get(key, 0) > time.monotonic():
+        return True
+    try:
+        good = creds.hasCredentials(user, password, None)
+    except Exception:   # overlong password and the like: a failure like any other
+        good = False
+    if good:
+        now = time.monotonic()
+        if len(_verified) > 10_000:   # forget the expired ones now and then
+            for stale in [k for k, until in _verified.items() if until <= now]:
+                del _verified[stale]
+        _verified[key] = now + _VERIFIED_S
+    return good
+
+
+def _text(value):
+    """DaCHS's request gives None, str or bytes for absent or present credentials."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
+def _too_many(request, wait):
+    request.setResponseCode(429)
+    request.setHeader(b"retry-after", str(max(1, wait)).encode())
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    request.write(f"Too many failed logins: try again in {wait} s.\n".encode())
+    request.finish()
+
+
+def process(request):
+    """Before DaCHS handles a request with basic credentials: refuse it when the account
+    or the address is throttled, count it when the password is wrong."""
+    user = _text(request.getUser())
+    if user:
+        password = _text(request.getPassword())
+        args = {"u": user, "a": _client(request)}
+        try:
+            wait = _sql("SELECT qc.login_wait(%(u)s, %(a)s)", args)
+            if not wait and not _right_password(user, password):
+                wait = _sql("SELECT qc.login_failed(%(u)s, %(a)s, 'vo')", args)
+        except Exception as exc:   # no database: DaCHS's own check fails the same way
+            base.ui.notifyError(f"login throttle unavailable: {exc}")
+            wait = 0
+        if wait:
+            return _too_many(request, wait)
+    return _dachs_process(request)
+
+
+common.Request.process = process
+
+# --- an unreachable database, said without internal paths --------------------------------
+_dachs_connect = sqlsupport.getDBConnection
+
+
+def get_db_connection(*args, **kwargs):
+    try:
+        return _dachs_connect(*args, **kwargs)
+    except utils.ReportableError as exc:
+        base.ui.notifyError(f"database unreachable: {exc}")
+        raise utils.ReportableError("The database of this service is unreachable at the"
+                                    " moment. Please try again in a minute.") from None
+
+
+sqlsupport.getDBConnection = get_db_connection
 
 if __name__ == "__main__":
     from gavo.user.cli import main

@@ -20,12 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from qcservice import filemodes
 from qcservice.config import Settings
 from qcservice.serviceuser import service_account, switch_kwargs
 
 DB_NAME = "musedc"
 DB_ROLE = "musedc"
 _SOCKET_LIMIT = 100  # sun_path is 108 bytes; ".s.PGSQL.NNNNN" takes 15 of them
+
+
+def _write_secret(path: Path, content: str) -> None:
+    """Write ``content`` to a file no other account could read at any moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
 
 
 class ClusterError(RuntimeError):
@@ -93,7 +102,7 @@ class EmbeddedCluster:
             return
         for d in (self.data_dir, self.socket_dir, self.log_file.parent):
             os.chown(d, user.pw_uid, user.pw_gid)
-        os.chmod(self.root, 0o755)
+        os.chmod(self.root, 0o711)   # the server user passes through; nobody lists
         probe = self._run(["/usr/bin/test", "-w", str(self.data_dir)], check=False)
         if probe.returncode != 0:
             raise ClusterError(
@@ -124,12 +133,12 @@ class EmbeddedCluster:
                                f"({len(str(self.socket_dir))} > {_SOCKET_LIMIT} characters): "
                                f"{self.socket_dir}; choose a shorter MUSEDC_HOME")
         self._prepare_dirs()
+        filemodes.tighten(self.settings)
         password = secrets.token_urlsafe(24)
-        self.password_file.write_text(password + "\n")
-        os.chmod(self.password_file, 0o600)
+        _write_secret(self.password_file, password + "\n")
         user = self._server_user()
         pwfile = self.root / ".initdb-pw"
-        pwfile.write_text(password + "\n")
+        _write_secret(pwfile, password + "\n")
         try:
             if user is not None:
                 os.chown(pwfile, user.pw_uid, user.pw_gid)

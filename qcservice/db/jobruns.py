@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 
@@ -64,6 +64,13 @@ def start_run(engine: Engine, kind: str, args: dict) -> int:
             "RETURNING run_id"),
             {"k": kind, "h": host, "a": json.dumps({**args, "pid": os.getpid()}, default=str)}
         ).scalar_one()
+
+
+def count_progress(conn: Connection, run_id: int, done: int, failed: int) -> None:
+    """The run's counts so far, written in the transaction that committed those files:
+    a run killed later (SIGKILL, lost machine) still says what it did commit."""
+    conn.execute(text("UPDATE qc.job_runs SET n_done = :d, n_failed = :f WHERE run_id = :r"),
+                 {"d": done, "f": failed, "r": run_id})
 
 
 def finish_run(engine: Engine, run: JobRun, status: str | None = None) -> None:

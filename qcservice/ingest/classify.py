@@ -41,6 +41,7 @@ class Classified:
     product: dict | None = None                 # columns of qc.products
     provenance: list[dict] = field(default_factory=list)
     metrics: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # taken, but the file is not quite right
 
 
 def _text(h: Header, key: str) -> str | None:
@@ -225,7 +226,8 @@ def classify(headers: list[Header], filename: str, proprietary_days: int = 365) 
                           _release_date(primary, common["night"], is_science, proprietary_days),
                           common["prog_id"], hdus, product=product,
                           provenance=_provenance(primary),
-                          metrics=harvest_qc(headers, default_ifu=ifu))
+                          metrics=harvest_qc(headers, default_ifu=ifu),
+                          warnings=[w for h in headers for w in h.warnings])
 
     chans = sorted(ifu for ifu in (_ifu_of(h) for h in headers[1:]) if ifu is not None)
     if not chans:
@@ -245,7 +247,8 @@ def classify(headers: list[Header], filename: str, proprietary_days: int = 365) 
     return Classified("raw", common["night"],
                       _release_date(primary, common["night"], is_science, proprietary_days),
                       common["prog_id"], hdus, frame=frame,
-                      metrics=harvest_qc(headers, default_ifu=None))
+                      metrics=harvest_qc(headers, default_ifu=None),
+                      warnings=[w for h in headers for w in h.warnings])
 
 
 def _json_value(value: object) -> object:

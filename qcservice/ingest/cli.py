@@ -58,6 +58,8 @@ def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None
         click.echo(f"DUPLICATE {path}: {reason} as {original} (counted once)")
     for path, reason in report.failures:
         click.echo(f"FAILED {path}: {reason}", err=True)
+    for path, warning in report.warnings:
+        click.echo(f"WARNING {path}: {warning}", err=True)
     click.echo(f"ingest run {report.run_id}: {report.summary()}")
     if not report.ok:
         sys.exit(1)

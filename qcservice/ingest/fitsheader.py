@@ -18,7 +18,9 @@ from typing import BinaryIO
 
 BLOCK = 2880
 CARD = 80
-MAX_HEADER_BLOCKS = 10_000  # 28.8 MB: far above MUSE's 1300-card headers
+# The largest header taken: 10,000 blocks = 360,000 cards = 28.8 MB per HDU, far above
+# MUSE's 1300-card headers (a 20,000-card header is read in ~0.1 s); larger is refused.
+MAX_HEADER_BLOCKS = 10_000
 COMMENTARY = frozenset({"COMMENT", "HISTORY", ""})
 _BLANK_CARD = " " * CARD
 
@@ -45,6 +47,7 @@ class Header:
     cards: list[Card] = field(default_factory=list)
     data_offset: int = 0
     data_size: int = 0
+    warnings: list[str] = field(default_factory=list)   # kept, but not quite FITS
 
     def __post_init__(self) -> None:
         self._by_key = {c.keyword: c for c in self.cards if c.keyword not in COMMENTARY}
@@ -173,8 +176,19 @@ def _cards(images: list[str]) -> list[Card]:
     return cards
 
 
-def _read_header_cards(fh: BinaryIO, index: int, offset: int) -> tuple[list[Card], int]:
-    """Read cards from ``offset`` up to END; returns (cards, offset of the data unit)."""
+def _non_ascii(index: int, images: list[str]) -> list[str]:
+    """A warning naming the cards whose non-ASCII bytes became U+FFFD (FITS is ASCII)."""
+    bad = [image[:8].strip() or "(blank)" for image in images if "\ufffd" in image]
+    if not bad:
+        return []
+    shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    return [f"HDU {index}: non-ASCII bytes in {len(bad)} card(s) ({shown}), read as U+FFFD"]
+
+
+def _read_header_cards(fh: BinaryIO, index: int, offset: int
+                       ) -> tuple[list[Card], int, list[str]]:
+    """Read cards from ``offset`` up to END; returns (cards, offset of the data unit,
+    warnings)."""
     cards: list[str] = []
     fh.seek(offset)
     for nblock in range(MAX_HEADER_BLOCKS):
@@ -188,10 +202,12 @@ def _read_header_cards(fh: BinaryIO, index: int, offset: int) -> tuple[list[Card
             if image == _BLANK_CARD:
                 continue  # blank padding before END: most cards of a short header
             if image.startswith("END") and image[3:].strip() == "":
-                return _cards(cards), offset + (nblock + 1) * BLOCK
+                return (_cards(cards), offset + (nblock + 1) * BLOCK,
+                        _non_ascii(index, cards))
             cards.append(image)
     raise FitsFormatError(f"HDU {index} has no END card in its first "
-                          f"{MAX_HEADER_BLOCKS * BLOCK} bytes")
+                          f"{MAX_HEADER_BLOCKS * BLOCK} bytes: a header may have at most "
+                          f"{MAX_HEADER_BLOCKS * BLOCK // CARD} cards")
 
 
 def _int_key(header: Header, key: str, default: int | None = None) -> int:
@@ -239,8 +255,8 @@ def read_headers(path: str | Path) -> list[Header]:
                         break  # zero or blank fill after the last HDU
                     raise FitsFormatError(f"unexpected bytes after HDU {index - 1} at offset "
                                           f"{offset}: no XTENSION card")
-            cards, data_offset = _read_header_cards(fh, index, offset)
-            header = Header(index, cards, data_offset)
+            cards, data_offset, warnings = _read_header_cards(fh, index, offset)
+            header = Header(index, cards, data_offset, warnings=warnings)
             header.data_size = data_size(header)
             padded = -(-header.data_size // BLOCK) * BLOCK
             if data_offset + header.data_size > size:

@@ -24,11 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from qcservice.db.engine import CONNECTION_LOST
-from qcservice.db.jobruns import job_run
+from qcservice.db.jobruns import count_progress, job_run
 from qcservice.db.schema import tables
 from qcservice.ingest.classify import Classified, Rejected, classify
 from qcservice.ingest.fitsheader import FitsFormatError, read_headers
 from qcservice.ingest.store import FileFacts, record_failure, relink_provenance, store_file
+from qcservice.lifetime import die_with_parent
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz")
 BATCH = 50
@@ -54,6 +55,7 @@ class IngestReport:
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # path, of, why
+    warnings: list[tuple[str, str]] = field(default_factory=list)   # taken all the same
 
     @property
     def ok(self) -> bool:
@@ -122,7 +124,8 @@ def _results(jobs: list[tuple[str, bool, int]], workers: int) -> Iterator[tuple]
         yield from map(read_one, jobs)
         return
     # spawn: workers must not inherit the parent's database connections
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.map(read_one, jobs, chunksize=max(1, min(16, len(jobs) // workers // 4)))
 
 
@@ -218,6 +221,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                         report.failures.append((path, reason))
                         continue
                     stored.append((done.file_id, os.path.basename(path)))
+                    report.warnings += [(path, w) for w in item.warnings]
                     if done.duplicate_of:
                         report.duplicates.append((path, done.duplicate_of, done.reason))
                     if done.created:
@@ -225,4 +229,6 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                     else:
                         report.updated += 1
                 relink_provenance(conn, [i for i, _ in stored], [n for _, n in stored])
+                count_progress(conn, report.run_id, report.new + report.updated,
+                               len(report.failures))
             bar.update(len(batch))

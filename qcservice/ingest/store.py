@@ -62,7 +62,8 @@ def store_file(conn: Connection, t: Tables, facts: FileFacts, item: Classified, 
               "mtime": facts.mtime, "checksum": facts.checksum, "kind": item.kind,
               "n_hdu": len(item.hdus), "project_id": project_id,
               "owner_group_id": group_id(conn, t, item.prog_id, groups),
-              "release_date": item.release_date, "ingest_run_id": run_id}
+              "release_date": item.release_date, "ingest_run_id": run_id,
+              "warnings": item.warnings}
     stmt = insert(t.files).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["path"],

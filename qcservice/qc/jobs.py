@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from qcservice.lifetime import die_with_parent
 from qcservice.qc.registry import TASKS, categories
 from qcservice.qc.result import TaskResult
 
@@ -119,8 +120,9 @@ def _execute_pool(tasks: list[Task], workers: int, attempts: int = 2) -> Iterato
     reported failed (a file that kills its worker each time must not loop forever)."""
     for _ in range(attempts):
         lost: list[Task] = []
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(run_task, t): t for t in tasks}
             try:
                 for future in as_completed(futures):

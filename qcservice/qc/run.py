@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from qcservice.db.jobruns import job_run
+from qcservice.db.jobruns import count_progress, job_run
 from qcservice.db.schema import tables
 from qcservice.qc import thresholds as thr
 from qcservice.qc.jobs import QC_VERSION, discover, execute
@@ -112,4 +112,5 @@ def _execute(engine: Engine, tasks: list, report: QcReport, thresholds: thr.Thre
                                           night=task.night, ins_mode=task.ins_mode, **common)
                     report.done += 1
                     report.states[state] = report.states.get(state, 0) + 1
+                count_progress(conn, report.run_id, report.done, len(report.failures))
             bar.update(1)

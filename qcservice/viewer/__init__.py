@@ -28,10 +28,12 @@ def create_app(settings: Settings, engine: Engine | None = None,
     {filename}).
     """
     from qcservice.viewer import auth, calib, cube, db, files, pages, plots, summary, validate
+    from qcservice.viewer import errors as viewer_errors
 
     app = Flask(__name__)
     app.config.update(
         VO_URL=os.environ.get("MUSEDC_VO_URL") or DEFAULT_VO_URL,
+        PUBLIC_URL=os.environ.get("MUSEDC_VIEWER_URL") or None,
         DATALINK_TEMPLATE=os.environ.get("MUSEDC_VO_DATALINK") or DEFAULT_DATALINK,
         SESSION_HOURS=12, DEFAULT_PROJECT=settings.project,
         MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False)
@@ -39,6 +41,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
     db.init_app(app, engine if engine is not None else _viewer_engine(settings))
     app.before_request(auth.load_session)
     app.before_request(auth.guard)
+    viewer_errors.init_app(app)
     for module in (auth, summary, files, plots, calib, cube, validate, pages):
         app.register_blueprint(module.bp)
     from qcservice.viewer import downloads, storage

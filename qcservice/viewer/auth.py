@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from flask import (
 from sqlalchemy import text
 
 from qcservice.users import authenticate, load_user
+from qcservice.viewer import throttle
 from qcservice.viewer.db import get_conn, row
 
 bp = Blueprint("auth", __name__)
@@ -44,32 +46,41 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def load_session() -> None:
+def load_session() -> Response | None:
     """Before each request: find the session of the cookie and its user."""
     g.user = None
     g.sess = None
     if request.endpoint in ("static", "pages.vendor", "pages.favicon"):
-        return
+        return None
     token = request.cookies.get(COOKIE)
     if not token:
-        _basic_auth()
-        return
+        return _basic_auth()
     found = row("SELECT token_hash, user_id, csrf_token, project, ins_mode "
                 "FROM qc.viewer_sessions "
                 "WHERE token_hash = :h AND expires_at > now()", h=_digest(token))
     if found is None:
-        _basic_auth()
-        return
+        return _basic_auth()
     user = load_user(get_conn(), found["user_id"])
     if user is not None:
         g.user, g.sess = user, found
+    return None
 
 
-def _basic_auth() -> None:
-    """A download script's HTTP basic credentials, on the endpoints that take them."""
+def _basic_auth() -> Response | None:
+    """A download script's HTTP basic credentials, on the endpoints that take them
+    (throttled like the login form: 429 instead of a password check when guessed at)."""
     creds = request.authorization
-    if request.endpoint in BASIC_AUTH_ENDPOINTS and creds is not None and creds.username:
-        g.user = authenticate(get_conn(), creds.username, creds.password or "")
+    if request.endpoint not in BASIC_AUTH_ENDPOINTS or creds is None or not creds.username:
+        return None
+    wait = throttle.wait_for(creds.username)
+    if wait:
+        return throttle.too_many(wait)
+    g.user = authenticate(get_conn(), creds.username, creds.password or "")
+    if g.user is None:
+        wait = throttle.record_failure(creds.username, "files")
+        if wait:
+            return throttle.too_many(wait)
+    return None
 
 
 def guard() -> Response | None:
@@ -120,10 +131,33 @@ def here() -> str:
     return request.script_root + request.full_path.rstrip("?")
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("summary.home")
+def public_url() -> str:
+    """The viewer's public base URL for anything written for later use (download scripts):
+    configuration only (``MUSEDC_VIEWER_URL``, else the address the server listens on,
+    else the VO services' default for it), never the request's Host or X-Forwarded-Host,
+    which a client may set to its own host to collect the password the script sends."""
+    from qcservice.vo.config import VOConfig
+
+    configured = current_app.config.get("PUBLIC_URL") or VOConfig.viewer_url
+    return configured.rstrip("/") + "/"
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``: the one rule for every
+    ``next`` (login, project choice, validation forms). Refused, as given and once more
+    percent-decoded: anything but a leading ``/``, ``//`` (another host), any backslash
+    (browsers read it as ``/``), control characters (browsers drop tabs and newlines, so
+    ``/\t/evil`` would become ``//evil``), a scheme or a host."""
+    if not target:
+        return default
+    for form in (target, unquote(target)):
+        if (not form.startswith("/") or form.startswith("//") or "\\" in form
+                or any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in form)):
+            return default
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return default
+    return target
 
 
 def _start_session(user_id: int) -> str:
@@ -143,21 +177,29 @@ def _start_session(user_id: int) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str:
     """The login form; on success a new session and a redirect to where the user was going."""
-    error = None
+    error, status, wait = None, 200, 0
     if request.method == "POST":
-        user = authenticate(get_conn(), request.form.get("username", ""),
-                            request.form.get("password", ""))
+        username = request.form.get("username", "")
+        wait = throttle.wait_for(username)
+        user = None if wait else authenticate(get_conn(), username,
+                                              request.form.get("password", ""))
         if user is not None:
             token = _start_session(user.user_id)
-            resp = redirect(_safe_next(request.args.get("next")))
+            resp = redirect(safe_next(request.args.get("next"), url_for("summary.home")))
             resp.set_cookie(COOKIE, token, httponly=True, samesite="Lax",
                             secure=request.is_secure,
                             max_age=current_app.config["SESSION_HOURS"] * 3600)
             resp.delete_cookie(LOGIN_COOKIE)
             return resp
-        error = "Unknown user or wrong password."
+        if not wait:
+            wait = throttle.record_failure(username, "viewer")
+            error, status = "Unknown user or wrong password.", 401
+        if wait:
+            error, status = throttle.message(wait), 429
     page = render_template("login.html", error=error)
-    resp = current_app.make_response((page, 401 if error else 200))
+    resp = current_app.make_response((page, status))
+    if wait:
+        resp.headers["Retry-After"] = str(wait)
     resp.set_cookie(LOGIN_COOKIE, csrf_token(), httponly=True, samesite="Strict",
                     secure=request.is_secure)
     return resp

@@ -22,6 +22,7 @@ from qcservice.download.script import ScriptFile, file_url, make_script
 from qcservice.download.vo import Item
 from qcservice.storage import FINAL_CATEGORIES, human
 from qcservice.viewer.access import require_file, scope
+from qcservice.viewer.auth import public_url
 from qcservice.viewer.db import get_conn, row, rows
 from qcservice.viewer.summary import parse_date
 
@@ -118,7 +119,7 @@ def _paths(files: list[dict]) -> list[str]:
 def script() -> Response:
     """A bash + curl script fetching the selected files from this viewer."""
     files = _posted_files()
-    base = request.url_root
+    base = public_url()
     name = f"musedc-download-{dt.date.today():%Y%m%d}.sh"
     listed = [ScriptFile(rel, file_url(base, f["file_id"], f["filename"]), f["size_bytes"],
                          f["checksum"]) for f, rel in zip(files, _paths(files), strict=True)]

@@ -20,6 +20,7 @@ from flask import (
 from sqlalchemy import text
 
 from qcservice.viewer.access import scope
+from qcservice.viewer.auth import safe_next
 from qcservice.viewer.db import get_conn, row, rows
 
 bp = Blueprint("pages", __name__)
@@ -101,10 +102,7 @@ def select() -> Response:
                       "WHERE token_hash = :h"),
                  {"p": project, "m": mode, "h": g.sess["token_hash"]})
     conn.commit()
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("summary.home"))
+    return redirect(safe_next(request.form.get("next"), url_for("summary.home")))
 
 
 @bp.route("/vendor/plotly.min.js")

@@ -41,6 +41,7 @@ def start_viewer(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     """Serve the viewer from a daemon thread and return at once (port 0: any free port)."""
     app = app or create_app(settings, engine)
     server = make_server(host, port, app, threaded=True)
+    _default_public_url(app, server)
     thread = threading.Thread(target=server.serve_forever, name="musedc-viewer", daemon=True)
     thread.start()
     return RunningViewer(server, thread)
@@ -48,13 +49,23 @@ def start_viewer(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the viewer in the foreground until interrupted (Ctrl-C)."""
-    server = make_server(host, port, create_app(settings), threaded=True)
+    app = create_app(settings)
+    server = make_server(host, port, app, threaded=True)
+    _default_public_url(app, server)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _default_public_url(app: Flask, server: BaseWSGIServer) -> None:
+    """Without MUSEDC_VIEWER_URL, links written for later use (download scripts) point to
+    the address this server was told to listen on, never to a request's Host header."""
+    if not app.config.get("PUBLIC_URL"):
+        host, port = server.server_address[:2]
+        app.config["PUBLIC_URL"] = f"http://{host}:{port}/"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, g, redirect, request, url_for
 from sqlalchemy import text
 
 from qcservice.viewer.access import require_file
-from qcservice.viewer.auth import require_validator
+from qcservice.viewer.auth import require_validator, safe_next
 from qcservice.viewer.db import get_conn, row
 
 bp = Blueprint("validate", __name__)
@@ -37,10 +37,7 @@ VALUES (:actor, :action, :fid, :ifu, CAST(:old AS jsonb), CAST(:new AS jsonb), :
 
 
 def _back(file_id: int) -> Response:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("files.detail", file_id=file_id))
+    return redirect(safe_next(request.form.get("next"), url_for("files.detail", file_id=file_id)))
 
 
 def _comment() -> str:

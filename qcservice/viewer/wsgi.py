@@ -12,7 +12,9 @@ What production mode changes, compared with ``musedc viewer serve`` (werkzeug, o
   address, scheme, host and path prefix (``X-Forwarded-For``, ``-Proto``, ``-Host``,
   ``-Prefix``: the viewer may live under e.g. /qa); 0 when gunicorn faces the clients;
 - ``MUSEDC_VO_URL`` must be set: its default (127.0.0.1) would send remote browsers to
-  their own machine.
+  their own machine; so must ``MUSEDC_VIEWER_URL``, the viewer's own public URL, which is
+  what download scripts point to (never the request's Host or X-Forwarded-Host: a client
+  may set those to its own host and collect the password the script sends).
 
 There is no secret key to configure: the viewer signs nothing. A session is a random token
 in a cookie whose SHA-256 is kept in ``qc.viewer_sessions``, so every gunicorn worker (and
@@ -47,21 +49,29 @@ def production_config(env: Mapping[str, str]) -> dict[str, Any]:
     if debug.strip().lower() not in _FALSE:
         raise ConfigError(f"FLASK_DEBUG={debug!r}: the production viewer never runs in debug "
                           f"mode (it would show tracebacks to anyone); unset FLASK_DEBUG")
-    vo_url = env.get("MUSEDC_VO_URL", "").strip()
-    if not vo_url:
-        raise ConfigError("MUSEDC_VO_URL is not set: the production viewer needs the public "
-                          "base URL of the VO services (e.g. https://vo.example.org/)")
-    parts = urlsplit(vo_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"MUSEDC_VO_URL={vo_url!r} is not an http(s) URL")
+    vo_url = _public_url(env, "MUSEDC_VO_URL", "of the VO services (e.g. "
+                         "https://vo.example.org/)")
+    viewer_url = _public_url(env, "MUSEDC_VIEWER_URL", "of this viewer, for the download "
+                             "scripts it writes (e.g. https://musedc.example.org/)")
     return {
         "DEBUG": False, "TESTING": False, "PROPAGATE_EXCEPTIONS": False,
         "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax", "PREFERRED_URL_SCHEME": "https",
-        "VO_URL": vo_url.rstrip("/") + "/",
+        "VO_URL": vo_url.rstrip("/") + "/", "PUBLIC_URL": viewer_url.rstrip("/") + "/",
         "DATALINK_TEMPLATE": env.get("MUSEDC_VO_DATALINK") or DEFAULT_DATALINK,
         "TRUSTED_PROXIES": trusted_proxies(env),
     }
+
+
+def _public_url(env: Mapping[str, str], name: str, what: str) -> str:
+    url = env.get(name, "").strip()
+    if not url:
+        raise ConfigError(f"{name} is not set: the production viewer needs the public base "
+                          f"URL {what}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}={url!r} is not an http(s) URL")
+    return url
 
 
 def trusted_proxies(env: Mapping[str, str]) -> int:

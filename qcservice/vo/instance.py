@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from qcservice import filemodes
 from qcservice.config import Settings
 from qcservice.db.cluster import DB_NAME, DB_ROLE, EmbeddedCluster
 from qcservice.serviceuser import service_account, switch_kwargs
@@ -116,7 +117,9 @@ class Instance:
     def write_rc(self) -> None:
         """Generate gavo.rc from vo/gavo.rc.template."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
+        self.root.chmod(0o711)   # the service user passes through; nobody lists
+        self.rc.touch(mode=0o600)
+        self.rc.chmod(0o600)     # it holds DaCHS's adminpasswd
         text = (TEMPLATE_DIR / "gavo.rc.template").read_text().format(
             root_dir=self.root, group=self.group_name(), bind=self.vo.bind,
             port=self.vo.port, server_url=self.vo.url, user=self.user_name(),
@@ -162,6 +165,18 @@ class Instance:
         finally:
             engine.dispose()
 
+    def _grant_login_checks(self) -> None:
+        """DaCHS's database role may call the login throttle (vo/dachs_launch.py); the
+        functions are SECURITY DEFINER, so it gets no right on the qc tables themselves."""
+        from qcservice.db import make_engine
+
+        engine = make_engine(self.vo.settings)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("GRANT USAGE ON SCHEMA qc TO gavoadmin"))
+        finally:
+            engine.dispose()
+
     def init(self) -> None:
         """Create the instance (idempotent): files, DaCHS roles and tables, obscore."""
         self.write_rc()
@@ -172,6 +187,8 @@ class Instance:
         else:
             self.run("init", "-d", dsn(self.vo.settings))
         self.chown()
+        filemodes.tighten(self.vo.settings)   # DaCHS writes its profiles world-readable
+        self._grant_login_checks()
         self.run("imp", "//obscore", "refreshAfterSchemaUpdate", check=False)
         self.run("imp", "//obscore")
         marker = self.root / "state" / "musedc-initialised"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
-from viewer_support import PASSWORD, SCRIPT_OBJECT, csrf_from, login
+from viewer_support import PASSWORD, SCRIPT_OBJECT, csrf_from, login, tiny_png
 
 
 @pytest.mark.parametrize("path", ["/", "/qa", "/jobs", "/links", "/file/1", "/cube/1",
@@ -149,3 +153,260 @@ def test_under_a_path_prefix_links_and_login_keep_it(app, catalogue):
     page = client.get("/", base_url=prefix).get_data(as_text=True)
     assert 'href="/qa/jobs"' in page and 'value="/qa/"' in page
     assert 'href="/jobs"' not in page
+
+
+# --- one redirect rule for every `next` (issue #16, item 2) -----------------------------
+
+_BROWSER_DROPS = str.maketrans("", "", "\t\n\r")
+
+
+def _where_a_browser_goes(location: str) -> str:
+    """The host a browser on https://viewer.example/qa/ reaches with this Location: it
+    drops tabs and newlines, trims C0 controls and spaces, reads a backslash as a slash."""
+    cleaned = location.translate(_BROWSER_DROPS).strip("".join(map(chr, range(33))))
+    return urlsplit(urljoin("https://viewer.example/qa/", cleaned.replace("\\", "/"))).netloc
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet="/\\%09aAe:.@ \t\n"),
+                 st.builds(lambda a, b: a + b, st.sampled_from(
+                     ["/", "//", "/\t/", "/%09/", "/%2F", "\\", "/\\", "https:", "%2F%2F"]),
+                     st.text(alphabet="evil.xmp/:%09\\"))))
+def test_next_never_leaves_the_site(target):
+    from qcservice.viewer.auth import safe_next
+
+    went = safe_next(target, "/home")
+    assert went == "/home" or went == target
+    assert _where_a_browser_goes(went) == "viewer.example"
+    assert _where_a_browser_goes(unquote(went)) == "viewer.example"
+
+
+@given(st.lists(st.text(alphabet="abcXYZ019-_.~", min_size=1), max_size=4),
+       st.text(alphabet="abc=&0-9", max_size=12))
+def test_next_keeps_paths_on_the_site(segments, query):
+    from qcservice.viewer.auth import safe_next
+
+    target = "/" + "/".join(segments) + (f"?{query}" if query else "")
+    assert safe_next(target, "/home") == target
+
+
+_EVIL_NEXT = ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/",
+              "/%2F/evil.example", "/\t/evil.example", "/%5Cevil.example"]
+
+
+def test_no_next_redirects_elsewhere(app, catalogue):
+    """The probes of the issue: login, POST /select, POST /file/<id>/qa."""
+    client = app.test_client()
+    bias = catalogue["bias0"]
+    for evil in _EVIL_NEXT:
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        resp = client.post(f"/login?next={quote(evil, safe='')}", data={
+            "username": "alice", "password": PASSWORD, "csrf_token": token})
+        assert resp.status_code == 302 and resp.headers["Location"] == "/", evil
+        token = csrf_from(client.get("/").get_data(as_text=True))
+        resp = client.post("/select", data={"project": "GTO", "csrf_token": token,
+                                            "next": evil})
+        assert resp.status_code == 302 and resp.headers["Location"] == "/", evil
+        resp = client.post(f"/file/{bias}/qa", data={"csrf_token": token, "state": "Pass",
+                                                     "comment": "ok", "action": "set",
+                                                     "next": evil})
+        assert resp.status_code == 302 and resp.headers["Location"] == f"/file/{bias}", evil
+
+
+# --- throttled logins (item 3) -----------------------------------------------------------
+
+def _wrong_form_login(client, username: str):
+    return login(client, username, "wrong password!")
+
+
+def _age_failures(engine, minutes: int) -> None:
+    """Let time pass for the throttle: its failures happened ``minutes`` earlier."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE qc.login_failures SET at = at - make_interval(mins => :m)"),
+                     {"m": minutes})
+
+
+def test_guessing_a_password_on_the_form_is_throttled(app, engine, catalogue):
+    client = app.test_client()
+    codes = [_wrong_form_login(client, "alice").status_code for _ in range(12)]
+    assert codes[:9] == [401] * 9 and codes[9:] == [429] * 3
+    resp = login(client, "alice")            # the right password, while throttled
+    assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 300
+    assert "Too many failed logins" in resp.get_data(as_text=True)
+    with engine.begin() as conn:
+        audit = conn.execute(text("SELECT actor, new_value FROM qc.audit_log "
+                                  "WHERE action = 'login_throttled'")).all()
+        counted = conn.execute(text("SELECT count(*) FROM qc.login_failures")).scalar_one()
+    assert [a.actor for a in audit] == ["alice"]
+    assert audit[0].new_value["channel"] == "viewer"
+    assert counted == 10                      # refused attempts are not counted
+    other = app.test_client()                 # another account from the same address: fine
+    assert login(other, "teamer").status_code == 302
+    _age_failures(engine, 6)                  # the window has passed: the user is back
+    assert login(client, "alice").status_code == 302
+
+
+def test_many_accounts_from_one_address_are_throttled(app, engine, catalogue):
+    client = app.test_client()
+    codes = [_wrong_form_login(client, f"user{i}").status_code for i in range(31)]
+    assert codes[:29] == [401] * 29 and codes[29:] == [429] * 2
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert login(other, "alice").status_code == 302   # another address is not affected
+
+
+def test_basic_auth_on_files_is_throttled(app, engine, catalogue, tmp_path):
+    fits = tmp_path / "MUSE.BIAS0.fits"
+    fits.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE qc.files SET path = :p WHERE file_id = :f"),
+                     {"p": str(fits), "f": catalogue["bias0"]})
+    url = f"/files/{catalogue['bias0']}/MUSE.BIAS0.fits"
+    client = app.test_client()
+    wrong = [client.get(url, auth=("reader", f"guess{i}")).status_code for i in range(11)]
+    assert wrong[:9] == [401] * 9 and wrong[9:] == [429] * 2
+    right = client.get(url, auth=("reader", PASSWORD))
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    _age_failures(engine, 6)
+    assert client.get(url, auth=("reader", PASSWORD)).status_code == 200
+
+
+# --- sessions bound to the credentials (item 4) -----------------------------------------
+
+@pytest.mark.parametrize("change", ["password", "role"])
+def test_new_password_or_role_ends_the_sessions(app, engine, catalogue, change):
+    from qcservice.users import set_password, set_role
+
+    client = app.test_client()
+    login(client, "alice")
+    assert client.get("/").status_code == 200
+    with engine.begin() as conn:
+        if change == "password":
+            set_password(conn, "alice", "a brand new password")
+        else:
+            set_role(conn, "alice", "reader")
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_unchanged_credentials_keep_the_session(app, engine, catalogue):
+    client = app.test_client()
+    login(client, "alice")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE qc.users SET full_name = 'Alice' WHERE username = 'alice'"))
+    assert client.get("/").status_code == 200
+
+
+# --- the adversarial suite: every route of the URL map x anonymous, stranger, member ------
+
+def _embargoed(engine, catalogue, tmp_path) -> dict[str, object]:
+    """Values for every route argument, all naming the embargoed science frame (owner
+    PROG-A, privilege 1, released 2099): a real file on disk, an image, an ancillary file."""
+    fits = tmp_path / "MUSE.OBJ.fits"
+    fits.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+    anc = tmp_path / "hst.fits"
+    anc.write_bytes(fits.read_bytes())
+    with engine.begin() as conn:
+        fid = catalogue["science"]
+        conn.execute(text("UPDATE qc.files SET path = :p WHERE file_id = :f"),
+                     {"p": str(fits), "f": fid})
+        image = conn.execute(text(
+            "INSERT INTO qc.qc_images (file_id, kind, title, path) VALUES "
+            "(:f, 'white_light', 'secret', :p) RETURNING image_id"),
+            {"f": fid, "p": str(tiny_png(tmp_path / "secret.png"))}).scalar_one()
+        anc_id = conn.execute(text("""
+            INSERT INTO qc.ancillary (collection, path, filename, kind, format, mime,
+                size_bytes, mtime, checksum, ra, dec, footprint, corners, owner_group_id,
+                release_date)
+            VALUES ('HST', :p, 'hst.fits', 'image', 'fits', 'application/fits', 2880, now(),
+                'sha256:0', 63.35, -1.09,
+                spoly '{(63.3d,-1.1d),(63.4d,-1.1d),(63.4d,-1.0d)}', '{63.3,-1.1}',
+                (SELECT group_id FROM qc.groups WHERE name = 'PROG-A'), '2099-01-01')
+            RETURNING anc_id"""), {"p": str(anc)}).scalar_one()
+    return {"file_id": fid, "image_id": image, "anc_id": anc_id, "night": "2024-03-09",
+            "cat": "science_raw", "catg": "MASTER_BIAS",
+            "filename": {"downloads.file": "MUSE.OBJ.fits",
+                         "downloads.ancillary_file": "hst.fits"}}
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, URL) of every rule, arguments filled in later."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, rule))
+    return sorted(found, key=lambda r: r[0] == "auth.logout")   # it ends the sessions
+
+
+def _url(rule, values: dict) -> str:
+    args = {}
+    for name in rule.arguments:
+        value = values[name]          # a new argument name must be given a value here
+        args[name] = value[rule.endpoint] if isinstance(value, dict) else value
+    return rule.build(args)[1]
+
+
+_SECRET_MARKERS = ("MUSE.OBJ.fits", "hst.fits", "&lt;script&gt;alert(", "secret")
+_PUBLIC_ENDPOINTS = {"auth.login", "pages.vendor", "pages.favicon"}
+
+
+def test_every_route_guards_the_embargoed_file(app, engine, catalogue, tmp_path):
+    values = _embargoed(engine, catalogue, tmp_path)
+    routes = _routes(app)
+    assert len(routes) >= 25, "the URL map lost routes?"
+    clients = {"anonymous": app.test_client(), "stranger": app.test_client(),
+               "member": app.test_client()}
+    login(clients["stranger"], "reader")
+    login(clients["member"], "teamer")
+    tokens = {who: csrf_from(clients[who].get("/").get_data(as_text=True))
+              for who in ("stranger", "member")}
+    member_saw = set()
+    for endpoint, method, rule in routes:
+        url = _url(rule, values)
+        for who, client in clients.items():
+            data = {"file_id": str(values["file_id"]), "csrf_token": tokens.get(who, ""),
+                    "ifu": "1", "state": "Pass", "comment": "probe", "action": "set",
+                    "project": "GTO"}
+            resp = client.open(url, method=method, data=data if method == "POST" else None)
+            body = resp.get_data()
+            shown = body.decode("latin-1")
+            where = f"{who} {method} {url}: {resp.status_code}"
+            assert resp.status_code < 500, where
+            if who == "anonymous" and endpoint not in _PUBLIC_ENDPOINTS:
+                assert resp.status_code in (302, 400, 401), where
+                assert resp.status_code != 302 or "/login" in resp.headers["Location"]
+            if who == "stranger":
+                assert resp.status_code != 200 or not any(
+                    m in shown for m in _SECRET_MARKERS), where
+                assert b"SIMPLE  =" not in body and b"\x89PNG" not in body, where
+            secret = any(m in shown for m in _SECRET_MARKERS) or body.startswith(
+                (b"SIMPLE  =", b"\x89PNG"))
+            if who == "member" and resp.status_code == 200 and secret:
+                member_saw.add(endpoint)
+    # the probe reaches what it guards: the member does get the embargoed data there
+    assert {"files.detail", "downloads.file", "downloads.ancillary_file",
+            "plots.image"} <= member_saw
+
+
+def test_ids_beyond_64_bits_are_not_found(app, catalogue):
+    client = app.test_client()
+    login(client, "alice")
+    token = {"csrf_token": csrf_from(client.get("/").get_data(as_text=True))}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        ids = [a for a in rule.arguments if rule._converters[a].__class__.__name__ ==
+               "IdConverter"]
+        if not ids:
+            continue
+        values = {name: "x.fits" for name in rule.arguments}
+        values.update({name: 7654321 for name in ids})
+        for big in (2**63, 10**20, 2**63 - 1):
+            url = rule.build(values)[1].replace("7654321", str(big))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                resp = client.open(url, method=method, follow_redirects=True,
+                                   data=token if method == "POST" else None)
+                assert resp.status_code == 404, f"{method} {url}: {resp.status_code}"
+                checked += 1
+    assert checked >= 30

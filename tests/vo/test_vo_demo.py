@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from support import free_port, open_tempdir
 
@@ -33,12 +35,25 @@ def test_demo_publishes_and_prints_tap_url_and_query() -> None:
         assert published and int(published.group(1)) >= 2   # a cube and its image at least
         assert re.search(r"QA viewer: http://127\.0\.0\.1:\d+  \(HTTP 200\)", out)
         subprocess.run([*run, "vo", "stop"], env=env, capture_output=True, timeout=120)
-        # the same command again on the same home: nothing new, DaCHS re-initialised
-        again = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=600)
-        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-        assert "0 new" in again.stdout and "answered: HTTP 200" in again.stdout
-        assert re.search(r"ancillary data: unchanged .*a478hst-cutout\.fits", again.stdout)
-        assert f"published {published.group(1)} cubes" in again.stdout
+        # the same command again on the same home: nothing new, DaCHS re-initialised;
+        # serving until a service manager's SIGTERM, which stops its DaCHS too (#16)
+        serving = subprocess.Popen(demo[:-2], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in serving.stdout:
+            lines.append(line)
+            if line.startswith("Serving;"):
+                break
+        dachs = int((home / "vo" / "state" / "musedc-serve.pid").read_text())
+        os.kill(dachs, 0)
+        serving.send_signal(signal.SIGTERM)
+        rest, err = serving.communicate(timeout=120)
+        again = "".join(lines) + rest
+        assert serving.returncode == 128 + signal.SIGTERM, again[-3000:] + err[-3000:]
+        assert "0 new" in again and "answered: HTTP 200" in again
+        assert re.search(r"ancillary data: unchanged .*a478hst-cutout\.fits", again)
+        assert f"published {published.group(1)} cubes" in again
+        assert not Path(f"/proc/{dachs}").exists(), "the demo's DaCHS outlived SIGTERM"
     finally:
         subprocess.run([*run, "vo", "stop"], env=env, capture_output=True, timeout=120)
         subprocess.run([*run, "db", "stop"], env=env, capture_output=True, timeout=120)
