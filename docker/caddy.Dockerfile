@@ -1,0 +1,10 @@
+# The reverse proxy of docker/compose.yaml: Debian's caddy on the Debian base image
+# (scripts/build-images.sh), so no image registry is needed. wget is for the health check.
+ARG BASE=debian:bookworm
+FROM ${BASE}
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        caddy ca-certificates wget \
+    && rm -rf /var/lib/apt/lists/*
+ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config
+CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
