@@ -6,5 +6,7 @@ RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         caddy ca-certificates wget \
     && rm -rf /var/lib/apt/lists/*
-ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config
-CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+# Caddy's own state (certificates, the internal CA) in /caddy: /data is the FITS files
+ENV XDG_DATA_HOME=/caddy/data XDG_CONFIG_HOME=/caddy/config
+COPY proxy-start.sh /usr/local/bin/proxy-start.sh
+CMD ["/usr/local/bin/proxy-start.sh"]
