@@ -40,7 +40,8 @@ ctr() { echo "${project}_$1_1"; }   # container name of a service (podman-compos
 [ "$ENGINE" = docker ] && ctr() { echo "${project}-$1-1"; }
 cleanup() {
     if [ "$keep" = yes ]; then
-        say "left running: ${C[*]} down -v; rm -rf $work"
+        say "left running (bench/bench_download.py $work/stack.json); to end it:"
+        say "  CONTAINERS_CONF=${CONTAINERS_CONF:-} ${C[*]} down -v; rm -rf $work"
         return
     fi
     "${C[@]}" down -v >/dev/null 2>&1 || true
@@ -190,6 +191,13 @@ client() {
 }
 client
 say "all checks from outside passed ($processes DaCHS processes)"
+cat > "$work/stack.json" <<EOF
+{"engine": "${ENGINE_CMD[0]}", "containers_conf": "${CONTAINERS_CONF:-}", "work": "$work",
+ "data": "$work/data", "ca": "$work/ca.crt", "vo": "https://$vo_host:$https_port",
+ "resolve": "$vo_host:$https_port:127.0.0.1", "vo_port": $vo_port,
+ "db": "$(ctr db)", "viewer": "$(ctr viewer)", "proxy": "$(ctr proxy)",
+ "gate": "$(ctr gate)", "dachs": "$(ctr dachs)"}
+EOF
 
 # --- backup and restore into a new cluster -------------------------------------------------
 counts() {  # the rows that must survive: catalogue, QC, decisions, users, DaCHS's tables

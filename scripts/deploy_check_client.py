@@ -66,7 +66,7 @@ def check_https_and_login(cfg: dict) -> None:
         allow_redirects=False, timeout=30)
     check("viewer login", done.status_code == 302 and "musedc_session" in done.cookies,
           done.status_code)
-    cookie = [c for c in anon.cookies if c.name == "musedc_session"][0]
+    cookie = next(c for c in anon.cookies if c.name == "musedc_session")
     check("session cookie Secure and HttpOnly", cookie.secure and
           cookie.has_nonstandard_attr("HttpOnly"))
     home = anon.get(f"{cfg['viewer']}/", timeout=60)
@@ -130,7 +130,8 @@ def check_files(cfg: dict) -> None:
 
 
 def main(path: str) -> None:
-    cfg = json.loads(open(path).read())
+    with open(path) as f:
+        cfg = json.load(f)
     resolve_as(cfg["resolve"])
     t = time.monotonic()
     check_https_and_login(cfg)

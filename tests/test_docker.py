@@ -10,6 +10,7 @@ The viewer's gunicorn command is run by tests/test_gunicorn.py.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -19,7 +20,6 @@ import subprocess
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from importlib import metadata
@@ -432,20 +432,26 @@ def _free_ports(n: int) -> int:
 def _check_async_job_across(one: str, other: str) -> None:
     """An async TAP job created on one DaCHS process is run, seen and delivered by the
     other: they share the job store (uwsWD and the job table)."""
-    query = urllib.parse.urlencode({"LANG": "ADQL", "PHASE": "RUN", "QUERY":
-                                    "SELECT TOP 3 table_name FROM tap_schema.tables"})
-    with urllib.request.urlopen(f"{one}/tap/async", data=query.encode()) as resp:
-        job = resp.url.rsplit("/", 1)[1]
+    import requests
+    from astropy.io.votable import parse_single_table
+
+    created = requests.post(f"{one}/tap/async", allow_redirects=False, timeout=30, data={
+        "LANG": "ADQL", "QUERY": "SELECT TOP 3 table_name FROM tap_schema.tables"})
+    assert created.status_code == 303, created.text
+    job = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    started = requests.post(f"{other}/tap/async/{job}/phase", data={"PHASE": "RUN"},
+                            allow_redirects=False, timeout=30)
+    assert started.status_code == 303, started.text
     deadline = time.monotonic() + 60
     phase = ""
     while phase != "COMPLETED" and time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{other}/tap/async/{job}/phase") as resp:
-            phase = resp.read().decode().strip()
+        phase = requests.get(f"{one}/tap/async/{job}/phase", timeout=30).text.strip()
         assert phase not in ("ERROR", "ABORTED"), phase
         time.sleep(0.5)
     assert phase == "COMPLETED"
-    with urllib.request.urlopen(f"{other}/tap/async/{job}/results/result") as resp:
-        assert resp.read().count(b"<TR>") == 3
+    result = requests.get(f"{other}/tap/async/{job}/results/result", timeout=30)
+    assert result.status_code == 200
+    assert len(parse_single_table(io.BytesIO(result.content)).to_table()) == 3
 
 
 def _check_links_and_no_exit_page(url: str, public: str) -> None:
