@@ -1,7 +1,7 @@
 #!/bin/bash
 # The DaCHS service of docker/compose.yaml: create the DaCHS instance under
 # $MUSEDC_HOME/vo ('musedc vo init') or refresh it, then run MUSEDC_DACHS_PROCESSES DaCHS
-# server processes (default: one per core) in the foreground until SIGTERM, on ports
+# server processes (0 or unset: one per core) in the foreground until SIGTERM, on ports
 # MUSEDC_VO_PORT, MUSEDC_VO_PORT+1, ... Needs the qc schema migrated first ('musedc db
 # migrate'): until then it exits with that message, and compose restarts it.
 #
@@ -22,10 +22,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 home=${MUSEDC_HOME:?MUSEDC_HOME is not set}
 vo_root=$home/vo
-processes=${MUSEDC_DACHS_PROCESSES:-$(nproc)}
+processes=${MUSEDC_DACHS_PROCESSES:-0}
 port=${MUSEDC_VO_PORT:-8090}
-case "$processes" in ''|*[!0-9]*|0) echo "MUSEDC_DACHS_PROCESSES=$processes: want a count >= 1" >&2
-    exit 2 ;; esac
+case "$processes" in ''|*[!0-9]*) echo "MUSEDC_DACHS_PROCESSES=$processes: want a count" \
+    "(0: one per core)" >&2; exit 2 ;; esac
+[ "$processes" -gt 0 ] || processes=$(nproc)
 
 # 'musedc vo init' is idempotent: a new instance gets 'dachs init', an existing one
 # 'dachs upgrade', a regenerated gavo.rc (MUSEDC_VO_* may have changed; links always

@@ -72,11 +72,9 @@ def decide(engine: Engine, uri: str, creds) -> Response:
             {"r": ref}).first()
         if product is None or not product.path.startswith("/"):
             return _to_dachs()
-        user = None
+        user = None   # wrong credentials count as none, as in DaCHS: public stays public
         if creds is not None and creds.username:
             user = authenticate(conn, creds.username, creds.password or "")
-            if user is None:
-                return Response("wrong user name or password\n", 401, _CHALLENGE)
         check = ("SELECT qc.may_see_ancillary(:u, :i)" if anc
                  else "SELECT qc.may_see(:u, :i)")
         ident = int((anc or muse).group(1))

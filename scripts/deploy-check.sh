@@ -9,9 +9,9 @@
 #   scripts/deploy-check.sh [--no-build] [--keep]
 #
 # --no-build uses the images as they are; --keep leaves the stack running (and says how
-# to take it down). The stack runs with host networking on free loopback ports (this
-# kind of machine has no working container bridge): docker/compose.yaml's own file, its
-# addresses set through docker/.env-style settings, plus docker/compose.check.yaml.
+# to take it down). The stack is docker/compose.yaml itself, in a project of its own
+# (its own network and volumes), with its settings in the project's .env; only the proxy
+# is published, on free loopback ports.
 # Not part of ./run test: it takes minutes (docs/operations.md says how long).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +35,7 @@ say "images ready"
 
 work=$(mktemp -d "${MUSEDC_BUILD_DIR:-/var/tmp}/musedc-check.XXXXXX")
 project=musedccheck$$
-C=("${COMPOSE_CMD[@]}" -p "$project" -f "$work/compose.yaml" -f "$work/compose.check.yaml")
+C=("${COMPOSE_CMD[@]}" -p "$project" -f "$work/compose.yaml")
 ctr() { echo "${project}_$1_1"; }   # container name of a service (podman-compose)
 [ "$ENGINE" = docker ] && ctr() { echo "${project}-$1-1"; }
 cleanup() {
@@ -51,31 +51,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- settings: free loopback ports, host names, an internal CA ---------------------------
-read -r db_port viewer_port gate_port sched_port sched_board worker_board http_port \
-    https_port admin_port restore_port vo_port < <(python3 - "${MUSEDC_DACHS_PROCESSES:-$(nproc)}" <<'PY'
-import socket, sys
-def free(n=1):
-    while True:  # n consecutive free ports
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0)); base = s.getsockname()[1]
-        if base + n > 65535: continue
-        try:
-            socks = [socket.create_server(("127.0.0.1", base + i)) for i in range(n)]
-        except OSError:
-            continue
-        for s in socks: s.close()
-        return base
-ports = set()
-while len(ports) < 10: ports.add(free())
-print(*sorted(ports), free(int(sys.argv[1])))
+# --- settings: free loopback ports for the proxy, host names, an internal CA -------------
+read -r http_port https_port < <(python3 - <<'PY'
+import socket
+socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+print(*(s.getsockname()[1] for s in socks))
 PY
 )
 processes=${MUSEDC_DACHS_PROCESSES:-$(nproc)}
 password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 user_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
 viewer_host=musedc.check.test vo_host=vo.musedc.check.test
-cp docker/compose.yaml docker/Caddyfile docker/compose.check.yaml "$work/"
+cp docker/compose.yaml docker/Caddyfile "$work/"
 mkdir -p "$work/data" "$work/certs" "$work/backup"
 cat > "$work/.env" <<EOF
 MUSEDC_DB_PASSWORD=$password
@@ -87,31 +74,28 @@ MUSEDC_VO_AUTHORITY=musedc.check.test
 MUSEDC_DATA_DIR=$work/data
 MUSEDC_DASK_WORKERS=1
 MUSEDC_DACHS_PROCESSES=$processes
-MUSEDC_DB_HOST=127.0.0.1
-MUSEDC_DB_PORT=$db_port
-MUSEDC_VIEWER_HOST=127.0.0.1
-MUSEDC_VIEWER_PORT=$viewer_port
-MUSEDC_GATE_HOST=127.0.0.1
-MUSEDC_GATE_PORT=$gate_port
-MUSEDC_DACHS_HOST=127.0.0.1
-MUSEDC_VO_PORT=$vo_port
-MUSEDC_SCHEDULER_HOST=127.0.0.1
-MUSEDC_SCHEDULER_PORT=$sched_port
-MUSEDC_SCHEDULER_DASHBOARD_PORT=$sched_board
-MUSEDC_WORKER_DASHBOARD_PORT=$worker_board
+MUSEDC_PUBLISH_ADDRESS=127.0.0.1
 MUSEDC_HTTP_PORT=$http_port
 MUSEDC_HTTPS_PORT=$https_port
-MUSEDC_PROXY_ADMIN_PORT=$admin_port
 EOF
 chmod 600 "$work/.env"
 
 # --- data: a simulated night and the real MUSE cube of the mpdaf wheel --------------------
 say "simulating a night into $work/data"
 chmod 755 "$work"
-engine run --rm -v "$work/data:/out" --user root musedc:latest bash -c '
+# the real cube ships in mpdaf's wheel (a test dependency, not in the image): from PyPI,
+# with the host's CA bundle where PyPI is reached through an intercepting proxy
+ca_args=()
+[ -r /etc/ssl/certs/ca-certificates.crt ] && ca_args=(
+    -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro -e PIP_CERT=/run/host-ca.crt)
+engine run --rm --network host -v "$work/data:/out" --user root "${ca_args[@]}" \
+    musedc:latest bash -c '
+    set -e
     musedc simulate /out --nights 1 --scale tiny --seed 3 --start-night 2024-03-10 >/dev/null
-    cp "$(python -c "import mpdaf, pathlib; print(pathlib.Path(mpdaf.__file__).parent)")/data/sdetect/minicube.fits" /out/
-    chmod -R a+rX /out'
+    python -m pip download -q --no-deps --only-binary :all: -d /tmp/wheel mpdaf
+    python -c "import glob, zipfile; zipfile.ZipFile(glob.glob(\"/tmp/wheel/*.whl\")[0]).extract(\"mpdaf/data/sdetect/minicube.fits\", \"/tmp/wheel\")"
+    cp /tmp/wheel/mpdaf/data/sdetect/minicube.fits /out/
+    chmod -R a+rX /out' || fail "making the data (simulated night, mpdaf's minicube)"
 
 # --- start: the database, its schema, then everything ------------------------------------
 wait_for() {  # SECONDS DESCRIPTION COMMAND...
@@ -125,7 +109,7 @@ wait_for() {  # SECONDS DESCRIPTION COMMAND...
 }
 say "starting the database"
 "${C[@]}" up -d db >/dev/null 2>&1
-wait_for 120 "database" engine exec "$(ctr db)" pg_isready -U musedc -d musedc -p "$db_port"
+wait_for 120 "database" engine exec "$(ctr db)" pg_isready -U musedc -d musedc
 musedc() { engine exec -i "$(ctr viewer)" /opt/musedc/.venv/bin/musedc "$@"; }
 psql_db() { engine exec -i "$(ctr db)" psql -v ON_ERROR_STOP=1 -qAt -U musedc -d musedc "$@"; }
 say "migrating (compose run --rm cli db migrate)"
@@ -147,7 +131,7 @@ say "stack up: viewer and TAP answer through the proxy over HTTPS"
 musedc ingest --no-checksum /data >/dev/null 2>&1 || true   # the simulator's broken header
 [ "$(psql_db -c 'SELECT count(*) FROM qc.files')" -gt 10 ] || fail "ingest catalogued nothing"
 say "QC on the Dask worker (musedc qc run --scheduler)"
-musedc qc run --scheduler "tcp://127.0.0.1:$sched_port" > "$work/qc.log" 2>&1 ||
+musedc qc run --scheduler tcp://scheduler:8786 > "$work/qc.log" 2>&1 ||
     { cat "$work/qc.log" >&2; fail "qc run on the Dask cluster"; }
 metrics=$(psql_db -c 'SELECT count(*) FROM qc.metrics')
 [ "$metrics" -gt 0 ] || fail "QC stored no metrics"
@@ -184,7 +168,7 @@ cat > "$work/client.json" <<EOF
  "resolve": {"$viewer_host": "127.0.0.1", "$vo_host": "127.0.0.1"},
  "embargoed": $(product DATACUBE_FINAL_1.fits), "public": $(product minicube.fits)}
 EOF
-client() {
+client() {  # on the host's network: it reaches the stack through the published proxy only
     engine run --rm --network host -v "$work:/check:ro" -v "$here/scripts:/scripts:ro" \
         musedc:latest /opt/musedc/.venv/bin/python /scripts/deploy_check_client.py \
         /check/client.json || fail "a check from outside"
@@ -194,7 +178,7 @@ say "all checks from outside passed ($processes DaCHS processes)"
 cat > "$work/stack.json" <<EOF
 {"engine": "${ENGINE_CMD[0]}", "containers_conf": "${CONTAINERS_CONF:-}", "work": "$work",
  "data": "$work/data", "ca": "$work/ca.crt", "vo": "https://$vo_host:$https_port",
- "resolve": "$vo_host:$https_port:127.0.0.1", "vo_port": $vo_port,
+ "resolve": "$vo_host:$https_port:127.0.0.1",
  "db": "$(ctr db)", "viewer": "$(ctr viewer)", "proxy": "$(ctr proxy)",
  "gate": "$(ctr gate)", "dachs": "$(ctr dachs)"}
 EOF
@@ -209,10 +193,10 @@ before=$(counts psql_db)
 say "backup (pg_dumpall --roles-only, pg_dump --format=custom)"
 (umask 077; engine exec "$(ctr db)" pg_dumpall -U musedc --roles-only > "$work/backup/roles.sql")
 engine exec "$(ctr db)" pg_dump -U musedc --format=custom musedc > "$work/backup/musedc.dump"
-engine run -d --name "${project}_restore" --network host -v "${project}_restore:/var/lib/postgresql/data" \
-    -e POSTGRES_USER=musedc -e POSTGRES_PASSWORD="$password" -e POSTGRES_DB=musedc \
-    -e PGPORT="$restore_port" musedc-postgres:15 >/dev/null
-wait_for 120 "restore cluster" engine exec "${project}_restore" pg_isready -U musedc -p "$restore_port"
+engine run -d --name "${project}_restore" --network none \
+    -v "${project}_restore:/var/lib/postgresql/data" -e POSTGRES_USER=musedc \
+    -e POSTGRES_PASSWORD="$password" -e POSTGRES_DB=musedc musedc-postgres:15 >/dev/null
+wait_for 120 "restore cluster" engine exec "${project}_restore" pg_isready -U musedc
 grep -Ev '^(CREATE|ALTER) ROLE musedc[ ;]' "$work/backup/roles.sql" |
     engine exec -i "${project}_restore" psql -q -U musedc -d musedc >/dev/null
 engine exec -i "${project}_restore" pg_restore -U musedc -d musedc < "$work/backup/musedc.dump" \
@@ -226,7 +210,7 @@ engine rm -f "${project}_restore" >/dev/null
 say "restarting every service (down, up)"
 "${C[@]}" down >/dev/null 2>&1
 "${C[@]}" up -d >/dev/null 2>&1
-wait_for 120 "database after restart" engine exec "$(ctr db)" pg_isready -U musedc -p "$db_port"
+wait_for 120 "database after restart" engine exec "$(ctr db)" pg_isready -U musedc
 wait_for 240 "viewer after restart" curl_ca -f "https://$viewer_host:$https_port/login"
 wait_for 300 "DaCHS after restart" curl_ca -f "https://$vo_host:$https_port/tap/capabilities"
 after=$(counts psql_db)
