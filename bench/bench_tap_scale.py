@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -95,8 +96,14 @@ def _serve(inst: Instance, home: Path, processes: int, log: Path) -> subprocess.
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, 15)
-    proc.wait(60)
+    """SIGTERM to the script and its DaCHS processes; SIGKILL after 30 s (a DaCHS process
+    may wait for a query cut off by the end of the load)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def main() -> int:

@@ -27,4 +27,6 @@ CONF
     fi
     as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null
 fi
-exec runuser -u postgres -- postgres -D "$data" -p "${PGPORT:-5432}"
+# setpriv execs (runuser would stay as PID 1 and not pass compose's SIGINT on)
+exec setpriv --reuid=postgres --regid=postgres --init-groups \
+    postgres -D "$data" -p "${PGPORT:-5432}"

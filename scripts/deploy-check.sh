@@ -135,7 +135,8 @@ musedc qc run --scheduler tcp://scheduler:8786 > "$work/qc.log" 2>&1 ||
     { cat "$work/qc.log" >&2; fail "qc run on the Dask cluster"; }
 metrics=$(psql_db -c 'SELECT count(*) FROM qc.metrics')
 [ "$metrics" -gt 0 ] || fail "QC stored no metrics"
-"${C[@]}" logs worker 2>&1 | grep -q "Registered to" || fail "the Dask worker never registered"
+worker_log=$(engine logs "$(ctr worker)" 2>&1)
+[[ $worker_log == *"Registered to:"*"tcp://scheduler:8786"* ]] || fail "no Dask worker registered"
 say "QC: $metrics metrics"
 psql_db <<'SQL'
 INSERT INTO qc.qa (file_id, auto_state, state)
