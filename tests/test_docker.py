@@ -503,3 +503,50 @@ def test_every_musedc_command_of_the_guide_exists():
         assert result.exit_code == 0, f"musedc {' '.join(path)} --help: {result.output}"
     assert {("db", "migrate"), ("qc", "run"), ("vo", "publish"), ("users", "add"),
             ("ingest",)} <= found
+
+
+# --- the scripts that build and check the stack (scripts/deploy-check.sh runs them) ------
+def test_build_script_builds_every_image_compose_uses():
+    script = (REPO / "scripts" / "build-images.sh").read_text()
+    built = dict((image, file) for image, file in
+                 re.findall(r"^build (\S+) (docker/\S+) ", script, re.M))
+    assert set(built.values()) == {f"docker/{p.name}" for p in DOCKER.glob("*Dockerfile")}
+    for name, svc in compose()["services"].items():
+        if "build" in svc:   # every image compose would build is built by the script
+            dockerfile = f"docker/{svc['build']['dockerfile'].removeprefix('docker/')}"
+            assert built.get(svc["image"]) == dockerfile, name
+    for path in DOCKER.glob("*Dockerfile"):  # all on the Debian base the script makes
+        assert re.search(r"^ARG BASE=debian:bookworm\nFROM \$\{BASE\}$", path.read_text(),
+                         re.M), path.name
+    assert '"BASE=$base"' in script and "debootstrap --variant=minbase bookworm" in script
+
+
+def test_scripts_parse_and_podman_uses_runc():
+    for name in ("scripts/build-images.sh", "scripts/deploy-check.sh",
+                 "scripts/container-engine.sh", "docker/dachs-serve.sh",
+                 "docker/postgres-entrypoint.sh"):
+        assert subprocess.run(["bash", "-n", str(REPO / name)]).returncode == 0, name
+    assert subprocess.run(["sh", "-n", str(DOCKER / "proxy-start.sh")]).returncode == 0
+    conf = (DOCKER / "containers.conf").read_text()
+    assert re.search(r'^runtime = "runc"$', conf, re.M)      # crun fails on hybrid cgroups
+    engine = (REPO / "scripts" / "container-engine.sh").read_text()
+    assert "CONTAINERS_CONF=" in engine and "debian-packages-deploy.txt" in engine
+    listed = [line.strip() for line in (REPO / "scripts/debian-packages-deploy.txt")
+              .read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert {"podman", "runc", "podman-compose", "debootstrap"} <= set(listed)
+    known = subprocess.run(["apt-cache", "show", "--no-all-versions", *listed],
+                           capture_output=True, text=True).stdout
+    assert set(re.findall(r"^Package: (\S+)", known, re.M)) == set(listed)
+
+
+def test_deploy_check_sets_every_required_setting():
+    script = (REPO / "scripts" / "deploy-check.sh").read_text()
+    env = re.search(r'cat > "\$work/\.env" <<EOF\n(.*?)^EOF', script, re.M | re.S).group(1)
+    names = set(re.findall(r"^(MUSEDC_\w+)=", env, re.M))
+    assert set(TEST_ENV) <= names
+    text = (DOCKER / "compose.yaml").read_text()
+    assert names <= {m.group(1) for m in _VAR.finditer(text)}, "a setting compose ignores"
+    client = (REPO / "scripts" / "deploy_check_client.py").read_text()
+    for check in ("refused anonymously (401)", "refused to a non-member (403)",
+                  "delivered to a member", "TAP async job", "viewer login"):
+        assert check in client
