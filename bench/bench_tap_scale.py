@@ -15,17 +15,17 @@ ivoa.obscore (as bench/bench_vo.py makes them).
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg2
 import requests
-from bench_vo import FILL_SQL, _cube, _stage_cube
+from bench_vo import FILL_SQL, _cone_request, _cube, _stage_cube
 from benchlib import Report, bench_arguments, free_port, load, scratch_instance
 
 from qcservice.db import make_engine
@@ -54,19 +54,13 @@ def _ports(n: int) -> int:
 
 
 def _cone(base: int, processes: int):
-    """The k-th request: a cone at a random position, to process k mod N."""
+    """The k-th request: bench_vo's cone query at the k-th random position, sent to
+    process k mod N."""
+    per_process = [_cone_request(SimpleNamespace(vo=SimpleNamespace(
+        tap_url=f"http://127.0.0.1:{base + i}/tap"))) for i in range(processes)]
+
     def request(k: int) -> str | None:
-        rng = random.Random(k)
-        adql = ("SELECT obs_publisher_did, s_ra, s_dec FROM ivoa.obscore WHERE 1 = CONTAINS("
-                f"POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {rng.uniform(0, 360)}, "
-                f"{rng.uniform(-60, 60)}, 0.5))")
-        resp = requests.get(f"http://127.0.0.1:{base + k % processes}/tap/sync", timeout=120,
-                            params={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql})
-        if resp.status_code != 200:
-            return f"HTTP {resp.status_code}: {resp.text[:200]}"
-        if b'name="QUERY_STATUS" value="ERROR"' in resp.content:
-            return f"TAP error: {resp.text[:300]}"
-        return None
+        return per_process[k % processes](k)
     return request
 
 
