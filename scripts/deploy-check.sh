@@ -175,7 +175,12 @@ client() {  # on the host's network: it reaches the stack through the published 
         /check/client.json || fail "a check from outside"
 }
 client
-say "all checks from outside passed ($processes DaCHS processes)"
+# every DaCHS process answered some of those requests (each logs to logs/ or logs-i/)
+served=$(engine exec "$(ctr dachs)" sh -c 'for d in /var/lib/musedc/vo/logs /var/lib/musedc/vo/logs-*
+    do grep -c "HTTP/1" "$d/web.log" || true; done' | tr '\n' ' ')
+[ "$(wc -w <<< "$served")" = "$processes" ] && ! grep -qw 0 <<< "$served" ||
+    fail "requests per DaCHS process: $served"
+say "all checks from outside passed; requests answered per DaCHS process: $served"
 cat > "$work/stack.json" <<EOF
 {"engine": "${ENGINE_CMD[0]}", "containers_conf": "${CONTAINERS_CONF:-}", "work": "$work",
  "data": "$work/data", "ca": "$work/ca.crt", "vo": "https://$vo_host:$https_port",

@@ -21,6 +21,7 @@ import time
 
 import pyvo
 import requests
+from astropy.table import Table
 
 
 def resolve_as(table: dict[str, str]) -> None:
@@ -87,6 +88,17 @@ def check_tap(cfg: dict) -> int:
     rows = len(job.fetch_result().to_table())
     check("TAP async job across the DaCHS processes", phases == {"COMPLETED"} and rows > 0,
           f"phases {phases}, {rows} rows")
+    job.delete()
+    # an upload is kept in the job's folder: any process runs and answers the job
+    ids = Table({"did": [str(d) for d in tap.search(
+        "SELECT TOP 3 obs_publisher_did FROM ivoa.obscore").to_table()["obs_publisher_did"]]})
+    job = tap.submit_job("SELECT o.obs_publisher_did FROM ivoa.obscore AS o "
+                         "JOIN TAP_UPLOAD.mine AS m ON o.obs_publisher_did = m.did",
+                         uploads={"mine": ids})
+    job.run()
+    job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=120)
+    got = len(job.fetch_result().to_table()) if job.phase == "COMPLETED" else job.phase
+    check("TAP async job with an upload, across the DaCHS processes", got == len(ids), got)
     job.delete()
     return count
 
