@@ -41,12 +41,14 @@ ctr() { echo "${project}_$1_1"; }   # container name of a service (podman-compos
 cleanup() {
     if [ "$keep" = yes ]; then
         say "left running (bench/bench_download.py $work/stack.json); to end it:"
-        say "  CONTAINERS_CONF=${CONTAINERS_CONF:-} ${C[*]} down -v; rm -rf $work"
+        say "  CONTAINERS_CONF=${CONTAINERS_CONF:-} ${C[*]} down -v;" \
+            "${ENGINE_CMD[*]} network rm ${project}_default; rm -rf $work"
         return
     fi
     "${C[@]}" down -v >/dev/null 2>&1 || true
-    engine rm -f "${project}_restore" >/dev/null 2>&1 || true
+    engine rm -f -v "${project}_restore" >/dev/null 2>&1 || true
     engine volume rm -f "${project}_restore" >/dev/null 2>&1 || true
+    engine network rm -f "${project}_default" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -210,7 +212,7 @@ engine exec -i "${project}_restore" pg_restore -U musedc -d musedc < "$work/back
 restored=$(counts engine exec -i "${project}_restore" psql -qAt -U musedc -d musedc)
 [ "$restored" = "$before" ] || fail "restored counts $restored differ from $before"
 say "restored into a new cluster: files|metrics|qa|users|products|obscore = $restored"
-engine rm -f "${project}_restore" >/dev/null
+engine rm -f -v "${project}_restore" >/dev/null
 
 # --- restart every service: nothing lost ---------------------------------------------------
 say "restarting every service (down, up)"
