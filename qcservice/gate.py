@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, Response, request
 from sqlalchemy import Engine, text
+from werkzeug.datastructures import Authorization
 
 from qcservice.config import Settings, load_settings
 from qcservice.users import authenticate
@@ -57,7 +58,7 @@ def _to_dachs() -> Response:
     return Response(status=200)  # no PATH_HEADER: the proxy hands the request to DaCHS
 
 
-def decide(engine: Engine, uri: str, creds) -> Response:
+def decide(engine: Engine, uri: str, creds: Authorization | None) -> Response:
     """The gate's answer for the original request URI and its basic credentials."""
     parts = urlsplit(uri)
     if parts.query or not parts.path.startswith(_PREFIX):
