@@ -106,8 +106,8 @@ def _rss_mb(pids: list[int]) -> float:
 
 
 def _curl_rate(stack: dict, url: str) -> float:
-    """Bytes per second of one download through the proxy to /dev/null, over HTTP/1.1 as
-    requests (musedc download, pyvo) and download scripts' curl --http1.1 use it."""
+    """Bytes per second of one download through the proxy to /dev/null, over HTTP/1.1
+    (what requests, under musedc download and pyvo, speaks)."""
     return float(subprocess.run([
         "curl", "-sS", "-f", "--http1.1", "-o", "/dev/null", "-w", "%{speed_download}",
         "--cacert",
