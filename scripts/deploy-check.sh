@@ -213,6 +213,7 @@ restored=$(counts engine exec -i "${project}_restore" psql -qAt -U musedc -d mus
 [ "$restored" = "$before" ] || fail "restored counts $restored differ from $before"
 say "restored into a new cluster: files|metrics|qa|users|products|obscore = $restored"
 engine rm -f -v "${project}_restore" >/dev/null
+engine volume rm -f "${project}_restore" >/dev/null
 
 # --- restart every service: nothing lost ---------------------------------------------------
 say "restarting every service (down, up)"
