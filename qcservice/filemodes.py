@@ -96,5 +96,9 @@ def _mode(path: Path) -> int | None:
 
 
 def _chmod(path: Path, mode: int) -> None:
+    """Set the mode of a file this account owns; another account's file (the cluster's
+    password when DaCHS runs as the service user) is its owner's to keep, and ``check``
+    still refuses to start while it is exposed."""
     with contextlib.suppress(FileNotFoundError):
-        os.chmod(path, mode)
+        if os.geteuid() == 0 or os.stat(path).st_uid == os.geteuid():
+            os.chmod(path, mode)

@@ -10,11 +10,14 @@ The viewer's gunicorn command is run by tests/test_gunicorn.py.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +40,7 @@ from qcservice.vo.instance import DACHS
 REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"
 IMAGE_ROOT = "/opt/musedc"          # where the Dockerfile puts the repository
-OUR_SERVICES = ("viewer", "dachs", "scheduler", "worker", "cli")
+OUR_SERVICES = ("viewer", "gate", "dachs", "scheduler", "worker", "cli")
 TEST_ENV = {  # what an operator puts into docker/.env
     "MUSEDC_DB_PASSWORD": "0123abcd", "MUSEDC_HOSTNAME": "musedc.example.org",
     "MUSEDC_VO_HOSTNAME": "vo.musedc.example.org", "MUSEDC_TLS": "internal",
@@ -238,10 +241,21 @@ def test_dockerfile_runs_the_readme_setup():
     dockerfile = (DOCKER / "Dockerfile").read_text()
     steps = [line.split(None, 1) for line in re.sub(r"\\\n", " ", dockerfile).splitlines()
              if line.strip() and not line.startswith("#")]
-    assert steps[0] == ["FROM", "debian:bookworm"]
+    # a Debian base: build-images.sh passes its own (debootstrap), docker pulls debian:bookworm
+    assert steps[:2] == [["ARG", "BASE=debian:bookworm"], ["FROM", "${BASE}"]]
     assert ["WORKDIR", IMAGE_ROOT] in steps and ["COPY", f". {IMAGE_ROOT}"] in steps
     runs = [arg for op, arg in steps if op == "RUN"]
-    assert len(runs) == 1 and runs[0].split("&&")[0].strip() == "scripts/setup.sh --runtime"
+    # twice: first from the files that decide what is installed (a cached layer), then
+    # with the code; both the README's set-up
+    assert len(runs) == 2
+    for run in runs:
+        commands = [c.strip() for c in run.split("&&")]
+        assert commands[0].startswith('if [ -n "$PIP_CERT" ]')
+        assert "scripts/setup.sh --runtime" in commands
+    first_copies = [arg for op, arg in steps[:steps.index(["RUN", runs[0]])] if op == "COPY"]
+    setup = (REPO / "scripts/setup.sh").read_text()
+    for name in [*re.findall(r"(scripts/debian-packages[\w-]*\.txt)", setup), "pyproject.toml"]:
+        assert any(name in copy for copy in first_copies), f"{name} not in the first layer"
     readme = (REPO / "README.md").read_text()
     assert "`scripts/setup.sh`" in readme
     run_script = (REPO / "run").read_text()
@@ -276,9 +290,10 @@ def test_every_image_command_is_installed_by_the_setup():
 
 def test_database_image_has_the_extensions_the_migrations_create():
     dockerfile = (DOCKER / "postgres.Dockerfile").read_text()
-    assert re.search(r"^FROM postgres:15-bookworm$", dockerfile, re.M)
+    assert re.search(r"^FROM \$\{BASE\}$", dockerfile, re.M)   # Debian's, no registry
     listed = (REPO / "scripts/debian-packages.txt").read_text()
     assert "postgresql-15\n" in listed   # the same major version as the embedded cluster
+    assert re.search(r"\bpostgresql-15\b", dockerfile)
     created = set()
     for sql in (REPO / "sql").glob("*.sql"):
         created |= set(re.findall(r"CREATE EXTENSION IF NOT EXISTS (\w+)", sql.read_text()))
@@ -291,18 +306,51 @@ def test_proxy_routes_both_hosts_to_their_services():
     spec = compose()
     services = spec["services"]
     proxy = services["proxy"]
+    env = proxy["environment"]
     assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "/srv/muse:/data:ro" in proxy["volumes"]   # it sends the files itself
     caddyfile = (DOCKER / "Caddyfile").read_text()
-    assert set(re.findall(r"\{\$(\w+)\}", caddyfile)) <= set(proxy["environment"])
+    # every setting the Caddyfile reads comes from compose, or from proxy-start.sh
+    used = set(re.findall(r"\{\$(\w+)(?::[^}]*)?\}", caddyfile))
+    assert used <= set(env) | set(_proxy_start_env(env))
     sites = dict(re.findall(r"^\{\$(\w+)\} \{\n(.*?)^\}", caddyfile, re.M | re.S))
-    viewer = services["viewer"]["command"]
-    viewer_port = viewer[viewer.index("--bind") + 1].rsplit(":", 1)[1]
-    vo_port = services["dachs"]["environment"]["MUSEDC_VO_PORT"]
-    assert f"reverse_proxy viewer:{viewer_port}" in sites["MUSEDC_HOSTNAME"]
-    assert f"reverse_proxy dachs:{vo_port}" in sites["MUSEDC_VO_HOSTNAME"]
+
+    def bind_port(name: str) -> str:
+        command = services[name]["command"]
+        return command[command.index("--bind") + 1].rsplit(":", 1)[1]
+
+    assert env["MUSEDC_VIEWER_UPSTREAM"] == f"viewer:{bind_port('viewer')}"
+    assert env["MUSEDC_GATE_UPSTREAM"] == f"gate:{bind_port('gate')}"
+    assert "reverse_proxy {$MUSEDC_VIEWER_UPSTREAM:" in sites["MUSEDC_HOSTNAME"]
+    vo = sites["MUSEDC_VO_HOSTNAME"]
+    assert "reverse_proxy {$MUSEDC_DACHS_UPSTREAMS:" in vo
+    assert "forward_auth /getproduct/* {$MUSEDC_GATE_UPSTREAM:" in vo
+    # the gate's header is dropped from what clients send before the gate is asked
+    assert vo.index("request_header -X-Musedc-File") < vo.index("forward_auth")
+    # one upstream per DaCHS process, on the ports docker/dachs-serve.sh gives them
+    vo_port = int(services["dachs"]["environment"]["MUSEDC_VO_PORT"])
+    for n in (1, 3):
+        upstreams = _proxy_start_env({**env, "MUSEDC_DACHS_PROCESSES": str(n)})
+        assert upstreams["MUSEDC_DACHS_UPSTREAMS"].split() == [
+            f"dachs:{vo_port + i}" for i in range(n)]
     assert services["dachs"]["environment"]["MUSEDC_VO_BIND"] == "0.0.0.0"
     assert all("import common" in body for body in sites.values())
     assert "tls {$MUSEDC_TLS}" in caddyfile
+
+
+def _proxy_start_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment docker/proxy-start.sh hands to caddy (run with ``env``; a
+    ``caddy`` on PATH that prints its environment instead of serving)."""
+    with tempfile.TemporaryDirectory(prefix="musedc-proxy-start-") as folder:
+        fake = Path(folder) / "caddy"
+        fake.write_text("#!/bin/sh\nenv\n")
+        fake.chmod(0o755)
+        out = subprocess.run(["sh", str(DOCKER / "proxy-start.sh")], capture_output=True,
+                             text=True, check=True,
+                             env={**{k: str(v) for k, v in env.items()},
+                                  "PATH": f"{folder}:/usr/bin:/bin"}).stdout
+    got = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {k: v for k, v in got.items() if k.startswith("MUSEDC_")}
 
 
 # --- the services' commands, run here ---------------------------------------------------
@@ -340,7 +388,7 @@ def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
     home = open_tempdir("musedc-dachs-")
     settings = load_settings(clean_env(), home=str(home), pg_port=free_port())
     account = service_account(settings.service_user, "DaCHS", RuntimeError)
-    vo_port = free_port()
+    vo_port = _free_ports(2)
     try:
         make_engine(settings).dispose()   # creates, starts and migrates the cluster
         if account is not None:
@@ -348,7 +396,8 @@ def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
         env = clean_env(**{k: str(v) for k, v in compose()["services"]["dachs"]
                            ["environment"].items()})
         env.update(MUSEDC_HOME=str(home), MUSEDC_DATABASE_URL=EmbeddedCluster(settings).url(),
-                   MUSEDC_VO_PORT=str(vo_port), MUSEDC_VO_BIND="127.0.0.1")
+                   MUSEDC_VO_PORT=str(vo_port), MUSEDC_VO_BIND="127.0.0.1",
+                   MUSEDC_DACHS_PROCESSES="2")
         public = env["MUSEDC_VO_SERVER_URL"]
         replace = {"127.0.0.1:8090": f"127.0.0.1:{vo_port}"}
         url = f"http://127.0.0.1:{vo_port}"
@@ -358,6 +407,10 @@ def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
                          **switch_kwargs(account)) as dachs:
                 wait_healthy(health_command("dachs", replace), dachs, log, 240)
                 if start == "first":
+                    second = f"http://127.0.0.1:{vo_port + 1}"
+                    wait_healthy(health_command("dachs", {
+                        "127.0.0.1:8090": f"127.0.0.1:{vo_port + 1}"}), dachs, log, 120)
+                    _check_async_job_across(url, second)
                     _check_links_and_no_exit_page(url, public)
                     shown = subprocess.run([str(REPO / ".venv" / "bin" / "musedc"), "vo",
                                             "status"], env=env, capture_output=True,
@@ -370,6 +423,44 @@ def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
     finally:
         EmbeddedCluster(settings).stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _free_ports(n: int) -> int:
+    """The first of ``n`` consecutive free ports on 127.0.0.1."""
+    while True:
+        base = free_port()
+        try:
+            with contextlib.ExitStack() as stack:
+                for i in range(n):
+                    stack.enter_context(socket.create_server(("127.0.0.1", base + i)))
+            return base
+        except OSError:
+            continue
+
+
+def _check_async_job_across(one: str, other: str) -> None:
+    """An async TAP job created on one DaCHS process is run, seen and delivered by the
+    other: they share the job store (uwsWD and the job table)."""
+    import requests
+    from astropy.io.votable import parse_single_table
+
+    created = requests.post(f"{one}/tap/async", allow_redirects=False, timeout=30, data={
+        "LANG": "ADQL", "QUERY": "SELECT TOP 3 table_name FROM tap_schema.tables"})
+    assert created.status_code == 303, created.text
+    job = created.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    started = requests.post(f"{other}/tap/async/{job}/phase", data={"PHASE": "RUN"},
+                            allow_redirects=False, timeout=30)
+    assert started.status_code == 303, started.text
+    deadline = time.monotonic() + 60
+    phase = ""
+    while phase != "COMPLETED" and time.monotonic() < deadline:
+        phase = requests.get(f"{one}/tap/async/{job}/phase", timeout=30).text.strip()
+        assert phase not in ("ERROR", "ABORTED"), phase
+        time.sleep(0.5)
+    assert phase == "COMPLETED"
+    result = requests.get(f"{other}/tap/async/{job}/results/result", timeout=30)
+    assert result.status_code == 200
+    assert len(parse_single_table(io.BytesIO(result.content)).to_table()) == 3
 
 
 def _check_links_and_no_exit_page(url: str, public: str) -> None:
@@ -412,3 +503,50 @@ def test_every_musedc_command_of_the_guide_exists():
         assert result.exit_code == 0, f"musedc {' '.join(path)} --help: {result.output}"
     assert {("db", "migrate"), ("qc", "run"), ("vo", "publish"), ("users", "add"),
             ("ingest",)} <= found
+
+
+# --- the scripts that build and check the stack (scripts/deploy-check.sh runs them) ------
+def test_build_script_builds_every_image_compose_uses():
+    script = (REPO / "scripts" / "build-images.sh").read_text()
+    built = dict((image, file) for image, file in
+                 re.findall(r"^build (\S+) (docker/\S+) ", script, re.M))
+    assert set(built.values()) == {f"docker/{p.name}" for p in DOCKER.glob("*Dockerfile")}
+    for name, svc in compose()["services"].items():
+        if "build" in svc:   # every image compose would build is built by the script
+            dockerfile = f"docker/{svc['build']['dockerfile'].removeprefix('docker/')}"
+            assert built.get(svc["image"]) == dockerfile, name
+    for path in DOCKER.glob("*Dockerfile"):  # all on the Debian base the script makes
+        assert re.search(r"^ARG BASE=debian:bookworm\nFROM \$\{BASE\}$", path.read_text(),
+                         re.M), path.name
+    assert '"BASE=$base"' in script and "debootstrap --variant=minbase bookworm" in script
+
+
+def test_scripts_parse_and_podman_uses_runc():
+    for name in ("scripts/build-images.sh", "scripts/deploy-check.sh",
+                 "scripts/container-engine.sh", "docker/dachs-serve.sh",
+                 "docker/postgres-entrypoint.sh"):
+        assert subprocess.run(["bash", "-n", str(REPO / name)]).returncode == 0, name
+    assert subprocess.run(["sh", "-n", str(DOCKER / "proxy-start.sh")]).returncode == 0
+    conf = (DOCKER / "containers.conf").read_text()
+    assert re.search(r'^runtime = "runc"$', conf, re.M)      # crun fails on hybrid cgroups
+    engine = (REPO / "scripts" / "container-engine.sh").read_text()
+    assert "CONTAINERS_CONF=" in engine and "debian-packages-deploy.txt" in engine
+    listed = [line.strip() for line in (REPO / "scripts/debian-packages-deploy.txt")
+              .read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert {"podman", "runc", "podman-compose", "debootstrap"} <= set(listed)
+    known = subprocess.run(["apt-cache", "show", "--no-all-versions", *listed],
+                           capture_output=True, text=True).stdout
+    assert set(re.findall(r"^Package: (\S+)", known, re.M)) == set(listed)
+
+
+def test_deploy_check_sets_every_required_setting():
+    script = (REPO / "scripts" / "deploy-check.sh").read_text()
+    env = re.search(r'cat > "\$work/\.env" <<EOF\n(.*?)^EOF', script, re.M | re.S).group(1)
+    names = set(re.findall(r"^(MUSEDC_\w+)=", env, re.M))
+    assert set(TEST_ENV) <= names
+    text = (DOCKER / "compose.yaml").read_text()
+    assert names <= {m.group(1) for m in _VAR.finditer(text)}, "a setting compose ignores"
+    client = (REPO / "scripts" / "deploy_check_client.py").read_text()
+    for check in ("refused anonymously (401)", "refused to a non-member (403)",
+                  "delivered to a member", "TAP async job", "viewer login"):
+        assert check in client

@@ -23,6 +23,7 @@ from qcservice.download.vo import Item
 from qcservice.storage import FINAL_CATEGORIES, human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url
+from qcservice.viewer.byproxy import by_proxy
 from qcservice.viewer.db import get_conn, row, rows
 from qcservice.viewer.summary import parse_date
 
@@ -153,6 +154,8 @@ def archive() -> Response:
 def _send(path: str, filename: str, mime: str = "application/octet-stream") -> Response:
     if not Path(path).is_file():
         abort(404, "the file is no longer on disk")
+    if os.environ.get("MUSEDC_FILES_BY_PROXY", "").lower() in ("1", "true", "yes"):
+        return by_proxy(path, filename, mime)  # access decided above; the proxy sends it
     return send_file(path, mimetype=mime, as_attachment=True, download_name=filename,
                      conditional=True, max_age=0)
 

@@ -1,0 +1,213 @@
+"""Download throughput of a large product through the public path of the production stack
+(HTTPS, Caddy, the gate's decision, Caddy's file_server) against a local
+``cat FILE > /dev/null`` of the same file, and the memory of the serving processes (Caddy,
+the gate, DaCHS) before and after: it must stay flat.
+
+    scripts/deploy-check.sh --no-build --keep          # leaves the stack, prints STACK.json
+    .venv/bin/python bench/bench_download.py STACK.json [--gb 1.5] [--via-dachs]
+
+It writes a MUSE-like cube of the given size into the stack's data folder, catalogues and
+publishes it (public), then times a local read and a download through the proxy, both
+from the disk (the file's pages dropped from the page cache first: the issue's
+comparison, 53 s against 2.2 s for 1.5 GB) and both from the page cache (the serving path
+alone). ``--via-dachs`` also times DaCHS's own /getproduct inside its container
+(the path before: ~27 MB/s). Target: the proxy at least 0.5 of the local read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from benchlib import Report, bench_arguments
+
+PLANE = 320 * 320 * 4   # bytes of one plane of a 320x320-spaxel float32 cube
+
+
+def _muse_cube(path: Path, template: Path, planes: int) -> None:
+    """A 320x320-spaxel cube of ``planes`` planes with the headers of a simulated MUSE
+    cube (what ingest needs), written plane by plane (no memory for the whole)."""
+    with fits.open(template) as hdul:
+        primary, data = hdul[0].header.copy(), hdul["DATA"].header.copy()
+    fits.PrimaryHDU(header=primary).writeto(path, overwrite=True)
+    data["NAXIS1"], data["NAXIS2"], data["NAXIS3"] = 320, 320, planes
+    plane = np.arange(320 * 320, dtype=">f4").reshape(320, 320)
+    with open(path, "ab") as f:
+        f.write(data.tostring().encode("ascii"))
+        for z in range(planes):
+            f.write((plane + z).tobytes())
+        f.write(b"\0" * ((-planes * PLANE) % 2880))
+
+
+def _engine(stack: dict, *args: str, stdin: str | None = None) -> str:
+    return subprocess.run([stack["engine"], *args], input=stdin, capture_output=True,
+                          text=True, check=True, env={"CONTAINERS_CONF": stack["containers_conf"],
+                                                      "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+                          ).stdout
+
+
+def _psql(stack: dict, sql: str) -> str:
+    return _engine(stack, "exec", "-i", stack["db"], "psql", "-qAt", "-U", "musedc", "-d",
+                   "musedc", "-v", "ON_ERROR_STOP=1", stdin=sql).strip()
+
+
+def _publish(stack: dict, name: str) -> str:
+    """Catalogue and publish the cube; its accref."""
+    musedc = ["exec", stack["viewer"], "/opt/musedc/.venv/bin/musedc"]
+    _engine(stack, *musedc, "ingest", "--no-checksum", "--no-progress", "/data/bench")
+    file_id = _psql(stack, f"SELECT file_id FROM qc.files WHERE filename = '{name}';")
+    _psql(stack, f"UPDATE qc.files SET release_date = '2020-01-01' WHERE file_id = {file_id};"
+                 f"INSERT INTO qc.qa (file_id, auto_state, state) VALUES ({file_id}, 'Pass',"
+                 f" 'Pass') ON CONFLICT (file_id) DO UPDATE SET state = 'Pass';")
+    _engine(stack, *musedc, "vo", "publish")
+    return f"muse/{file_id}/{name}"
+
+
+def _pids(stack: dict) -> dict[str, list[int]]:
+    """The host pids of the serving processes, by container."""
+    out = {}
+    for role in ("proxy", "gate", "dachs"):
+        top = _engine(stack, "top", stack[role], "hpid", "args").splitlines()[1:]
+        out[role] = [int(line.split()[0]) for line in top if line.split()
+                     and line.split()[0].isdigit()]
+    return out
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total / 1024
+
+
+def _curl_rate(stack: dict, url: str) -> float:
+    """Bytes per second of one download through the proxy to /dev/null, over HTTP/1.1
+    (what requests, under musedc download and pyvo, speaks)."""
+    return float(subprocess.run([
+        "curl", "-sS", "-f", "--http1.1", "-o", "/dev/null", "-w", "%{speed_download}",
+        "--cacert",
+        stack["ca"], "--resolve", stack["resolve"], url], capture_output=True, text=True,
+        check=True).stdout)
+
+
+_DACHS_CLIENT = """
+import sys, time, urllib.request
+t, n = time.perf_counter(), 0
+with urllib.request.urlopen("http://127.0.0.1:8090/getproduct/" + sys.argv[1]) as r:
+    while chunk := r.read(1 << 20):
+        n += len(chunk)
+print(n / (time.perf_counter() - t))
+"""
+
+
+def _dachs_rate(stack: dict, ref: str) -> float:
+    """Bytes per second of DaCHS's own /getproduct, inside its container (the old path)."""
+    return float(_engine(stack, "exec", stack["dachs"], "python3", "-c", _DACHS_CLIENT, ref))
+
+
+def _evict(path: Path) -> None:
+    """Drop this file's pages from the page cache (this file only: the machine is shared),
+    so that the next read comes from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _cat_rate(path: Path) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(f"cat '{path}' > /dev/null", shell=True, check=True)
+    return path.stat().st_size / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    parser = bench_arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="STACK.json of scripts/deploy-check.sh --keep")
+    parser.add_argument("--gb", type=float, default=1.5)
+    parser.add_argument("--via-dachs", action="store_true")
+    args = parser.parse_args()
+    stack = json.loads(Path(args.stack).read_text())
+    if args.quick:
+        args.gb = 0.2
+    report = Report("download")
+    name = f"DATACUBE_FINAL_bench{args.gb:g}.fits"
+    path = Path(stack["data"]) / "bench" / name
+    path.parent.mkdir(exist_ok=True)
+    path.parent.chmod(0o755)
+    if not path.exists():
+        _muse_cube(path, next(Path(stack["data"]).rglob("DATACUBE_FINAL_2.fits")),
+                   max(1, int(args.gb * 1e9 / PLANE)))
+        path.chmod(0o644)
+    size = path.stat().st_size
+    ref = _publish(stack, name)
+    pids = _pids(stack)
+    before = {role: _rss_mb(p) for role, p in pids.items()}
+    url = f"{stack['vo']}/getproduct/{ref}"
+    rates, cpu = {}, {}
+    for cache in ("cold", "warm"):   # from the disk, then from the page cache
+        if cache == "cold":
+            _evict(path)
+        else:
+            _cat_rate(path)
+        rates["local", cache] = _cat_rate(path)
+        if cache == "cold":
+            _evict(path)
+        cpu0, client0 = _cpu_s(pids["proxy"]), resource.getrusage(resource.RUSAGE_CHILDREN)
+        rates["proxy", cache] = _curl_rate(stack, url)
+        client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[cache] = (_cpu_s(pids["proxy"]) - cpu0, client1.ru_utime + client1.ru_stime
+                      - client0.ru_utime - client0.ru_stime)
+    after = {role: _rss_mb(p) for role, p in pids.items()}
+    print(f"  {size / 1e9:.2f} GB, MB/s: " + ", ".join(
+        f"{where} {cache} {rate / 1e6:.0f}" for (where, cache), rate in rates.items()))
+    for cache in ("cold", "warm"):
+        report.add(f"{size / 1e9:.2f} GB through HTTPS + Caddy, {cache} cache",
+                   rates["proxy", cache] / 1e6, "MB/s", rates["local", cache] / 1e6,
+                   f"local cat, {cache}", better="higher")
+        report.add(f"CPU of Caddy per GB sent, {cache} cache", cpu[cache][0] / size * 1e9,
+                   "s", cpu[cache][1] / size * 1e9, "CPU of the client (curl) per GB")
+    for role in before:
+        report.add(f"RSS of {role} after the downloads", after[role], "MB", before[role],
+                   "before")
+    print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    ratio = rates["proxy", "cold"] / rates["local", "cold"]
+    report.check(f"proxy download >= 0.5 x local read, both from the disk ({ratio:.2f})",
+                 ratio >= 0.5)
+    report.check("serving memory flat (growth < 50 MB per service)",
+                 all(after[r] - before[r] < 50 for r in before))
+    if args.via_dachs:
+        dachs = _dachs_rate(stack, ref)
+        report.add("warm, through DaCHS's own /getproduct", dachs / 1e6, "MB/s",
+                   rates["local", "warm"] / 1e6, "local cat, warm", better="higher")
+    return report.finish(args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
