@@ -81,8 +81,13 @@ class Exposure:
 
     @property
     def tpl_id(self) -> str:
+        name = _DPR[self.tag][4]
+        if name.startswith("gen_"):  # as at the telescope: MUSE_gen_cal_bias,
+            return f"MUSE_{name}"     # MUSE_wfm_cal_specflat (muse.oca matches these)
         family = self.ins_mode.rsplit("-", 1)[0].lower()  # wfm-noao, wfm-ao, nfm-ao
-        return f"MUSE_{family}_{_DPR[self.tag][4]}"
+        if name.startswith("cal_"):
+            family = family.split("-")[0]
+        return f"MUSE_{family}_{name}"
 
     @property
     def date_obs(self) -> str:

@@ -1,0 +1,130 @@
+"""Run one recipe with ESO's ``esorex``: SOF, working folder, time, peak memory, log.
+
+A run works in ``<workdir>.part`` and renames it to ``<workdir>`` only when the recipe
+succeeded and wrote every expected product: a run killed half-way leaves no folder
+that looks finished, and the next run starts that recipe afresh. The pipeline's own
+``[ ERROR ]`` lines are the failure message. Peak memory is the child's maximum
+resident set (``wait4``), so it is the recipe's own, whichever worker ran it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qcservice.reduce.associate import RunSpec, product_name
+
+TIMEOUT_S = 1800
+_LOG_TAIL = 20000
+
+
+class EsorexMissing(RuntimeError):
+    """esorex is not installed."""
+
+
+@dataclass
+class RunResult:
+    """What a recipe run did; pure data, sent back from a worker."""
+
+    run_key: str
+    status: str                 # 'ok' or 'failed'
+    message: str = ""
+    log: str = ""
+    duration_s: float = 0.0
+    peak_mem_mb: float = 0.0
+    outputs: list[dict] = field(default_factory=list)   # path, pro_catg, data_sha256
+    inputs: list[dict] = field(default_factory=list)    # path, tag, sha256
+
+
+def esorex_path() -> str:
+    found = shutil.which("esorex")
+    if not found:
+        raise EsorexMissing("esorex is not installed (Debian: esorex cpl-plugin-muse)")
+    return found
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_sha256(path: str | Path) -> str:
+    """Checksum of every HDU's data bytes, not of the headers (which hold dates)."""
+    from astropy.io import fits
+
+    digest = hashlib.sha256()
+    with fits.open(path) as hdul, open(path, "rb") as raw:
+        for hdu in hdul:
+            info = hdu.fileinfo()
+            raw.seek(info["datLoc"])
+            digest.update(raw.read(info["datSpan"]))
+    return digest.hexdigest()
+
+
+def _errors(log: str) -> str:
+    lines = [re.sub(r"^\S+ \[ ERROR \] ", "", line) for line in log.splitlines()
+             if "[ ERROR ]" in line]
+    return "\n".join(lines[-12:])
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float]:
+    """(return code, peak resident memory in MB) of ``proc``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_maxrss / 1024.0
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def run_recipe(spec: RunSpec, timeout: float = TIMEOUT_S) -> RunResult:
+    """Run ``spec``; never raises for a recipe failure (it is the result)."""
+    final, part = Path(spec.workdir), Path(spec.workdir + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    inputs = [{"path": p, "tag": t, "sha256": file_sha256(p)} for p, t in spec.inputs]
+    (part / "input.sof").write_text("".join(f"{p} {t}\n" for p, t in spec.inputs))
+    args = [esorex_path(), f"--output-dir={part}", f"--log-dir={part}",
+            "--log-file=esorex.log", "--log-level=info", "--msg-level=error",
+            spec.recipe, *([f"--nifu={spec.ifu}"] if spec.ifu else []), *spec.params,
+            str(part / "input.sof")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}   # one core per task: the pool decides
+    start = time.monotonic()
+    with open(part / "stderr.txt", "wb") as err:
+        proc = subprocess.Popen(args, cwd=part, stdout=err, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+        code, peak = _wait(proc, timeout)
+    duration = time.monotonic() - start
+    log_file = part / "esorex.log"
+    log = log_file.read_text(errors="replace") if log_file.exists() else ""
+    result = RunResult(spec.run_key, "failed", log=log[-_LOG_TAIL:],
+                       duration_s=round(duration, 3), peak_mem_mb=round(peak, 1),
+                       inputs=inputs)
+    missing = [c for c in spec.products if not (part / product_name(c, spec.ifu)).is_file()]
+    if code != 0 or missing:
+        stderr = (part / "stderr.txt").read_text(errors="replace")
+        why = _errors(log) or _errors(stderr) or stderr.strip()[-2000:]
+        result.message = (f"{spec.recipe} exit status {code}" if code else
+                          f"{spec.recipe} wrote no {', '.join(missing)}") + \
+            (f": {why}" if why else "")
+        return result
+    shutil.rmtree(final, ignore_errors=True)
+    part.rename(final)
+    result.status = "ok"
+    result.outputs = [{"path": str(final / product_name(c, spec.ifu)), "pro_catg": c,
+                       "data_sha256": data_sha256(final / product_name(c, spec.ifu))}
+                      for c in spec.products]
+    return result

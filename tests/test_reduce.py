@@ -1,0 +1,94 @@
+"""musedc reduce: the official MUSE pipeline (Debian esorex + cpl-plugin-muse) run on a
+simulated night, recipe by recipe, recorded in qc.recipe_runs.
+
+At the tiny scale muse_bias and muse_dark run, and muse_flat cannot trace the slices
+(the pipeline wants slices ~76 pixels wide, i.e. the full 4096-column CCD): that real
+failure is what the failure handling is tested with. The cascade on full-size frames
+is the acceptance run of bench/bench_reduce.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from qcservice.ingest.runner import ingest_paths
+from qcservice.reduce.run import plan, run_reduce
+from qcservice.simulate import simulate_night
+
+NIGHT = dt.date(2015, 3, 4)
+IFUS = [3, 7]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    return simulate_night(tmp_path_factory.mktemp("night"), NIGHT, scale="tiny", seed=8,
+                          workers=2)
+
+
+@pytest.fixture
+def ingested(engine: Engine, tiny) -> Engine:
+    ingest_paths(engine, [tiny.directory / "raw"], workers=1, checksum=True)
+    return engine
+
+
+def runs(engine: Engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        return {r.run_key: (r.status, r.message.splitlines()[0] if r.message else "",
+                            tuple(o["data_sha256"] for o in r.outputs))
+                for r in conn.execute(text("SELECT * FROM qc.recipe_runs"))}
+
+
+def test_association_follows_the_pipeline_rules(ingested: Engine, tmp_path: Path,
+                                                tiny) -> None:
+    specs = plan(ingested, tmp_path, ifus=IFUS)
+    by_action: dict[str, list] = {}
+    for s in specs:
+        by_action.setdefault(s.action, []).append(s)
+    biases = [p for p, r in tiny.files.items() if r.kind == "raw" and r.dpr_type == "BIAS"]
+    bias_run = by_action["muse_bias"][0]
+    assert [t for _, t in bias_run.inputs] == ["BIAS"] * len(bias_run.inputs)
+    # the broken bias has no DATE-OBS: ingest refused it, so reduce never sees it
+    assert len(bias_run.inputs) == len(biases) - 1
+    flat = next(s for s in by_action["muse_flat"] if s.ifu == 7)
+    tags = [t for _, t in flat.inputs]
+    flats = [p for p, r in tiny.files.items() if r.kind == "raw" and r.dpr_type == "FLAT,LAMP"]
+    assert sorted(p for p, t in flat.inputs if t == "FLAT") == \
+        sorted(str(tiny.directory / p) for p in flats)
+    (bias_in,) = [p for p, t in flat.inputs if t == "MASTER_BIAS"]
+    assert bias_in.endswith("IFU07/MASTER_BIAS-07.fits")
+    assert flat.depends == [next(s.run_key for s in by_action["muse_bias"] if s.ifu == 7)]
+    assert "MASTER_DARK" not in tags   # muse.oca: maxRet = 0, darks are not used
+    wave = next(s for s in by_action["muse_wave"] if s.ifu == 3)
+    assert wave.blocked and "LINE_CATALOG" in wave.blocked
+
+
+def test_reduce_records_runs_failures_and_is_idempotent(ingested: Engine,
+                                                       tmp_path: Path, tiny) -> None:
+    report = run_reduce(ingested, tmp_path / "work", ifus=IFUS, workers=2)
+    got = runs(ingested)
+    ok = {k for k, v in got.items() if v[0] == "ok"}
+    assert {k.split("/")[1] for k in ok} == {"muse_bias", "muse_dark"}
+    assert len(ok) == 2 * len(IFUS) == report.ok
+    flats = {k: v for k, v in got.items() if "/muse_flat/" in k}
+    assert {v[0] for v in flats.values()} == {"failed"}
+    assert all("too narrow" in v[1] or "slice" in v[1].lower() for v in flats.values()), flats
+    assert {v[0] for k, v in got.items() if "/muse_wave/" in k} == {"blocked"}
+    # pipeline products are catalogued with their QC1, linked to their run
+    with ingested.connect() as conn:
+        n, catg = conn.execute(text(
+            "SELECT count(*), array_agg(DISTINCT p.pro_catg) FROM qc.recipe_run_products "
+            "JOIN qc.products p USING (file_id)")).one()
+        ron = conn.execute(text(
+            "SELECT count(*) FROM qc.metrics m JOIN qc.recipe_run_products USING (file_id) "
+            "WHERE m.name LIKE 'QC BIAS MASTER_ RON'")).scalar()
+    assert n == 2 * len(IFUS) and set(catg) == {"MASTER_BIAS", "MASTER_DARK"}
+    assert ron == 4 * len(IFUS)
+    # rerun: the successful runs are not done again; the failed ones are retried
+    again = run_reduce(ingested, tmp_path / "work", ifus=IFUS, workers=1)
+    assert again.ok == 0 and again.skipped == 2 * len(IFUS)
+    assert len(again.failures) == len(flats)
+    assert runs(ingested) == got
