@@ -10,6 +10,11 @@ is the acceptance run of bench/bench_reduce.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +97,67 @@ def test_reduce_records_runs_failures_and_is_idempotent(ingested: Engine,
     assert again.ok == 0 and again.skipped == 2 * len(IFUS)
     assert len(again.failures) == len(flats)
     assert runs(ingested) == got
+
+
+def products(engine: Engine) -> dict[str, tuple]:
+    """Per run (night/recipe/group/IFU): status and the checksums of its data."""
+    return {k: (v[0], v[2]) for k, v in runs(engine).items()}
+
+
+def test_dask_with_two_workers_gives_identical_products(ingested: Engine, tmp_path: Path,
+                                                       pg_settings, tiny) -> None:
+    from distributed import LocalCluster
+    from sqlalchemy import create_engine
+    from support import fresh_database
+
+    run_reduce(ingested, tmp_path / "local", ifus=IFUS, workers=1, catalogue=False)
+    expected = products(ingested)
+    assert sum(v[0] == "ok" for v in expected.values()) == 2 * len(IFUS)
+    with fresh_database(pg_settings) as url, \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster:
+        other = create_engine(url)
+        ingest_paths(other, [tiny.directory / "raw"], workers=1, checksum=True)
+        report = run_reduce(other, tmp_path / "dask", ifus=IFUS,
+                            scheduler=cluster.scheduler_address, catalogue=False)
+        got = products(other)
+        other.dispose()
+    assert report.ok == 2 * len(IFUS)
+    assert got == expected
+
+
+def test_killed_reduction_ends_like_an_undisturbed_one(cli_env: dict, ingested: Engine,
+                                                      tmp_path: Path, pg_settings,
+                                                      tiny) -> None:
+    from sqlalchemy import create_engine
+    from support import fresh_database
+
+    cmd = [sys.executable, "-m", "qcservice", "reduce", "--ifu", "3,7", "-j", "1",
+           "--work", str(tmp_path / "work")]
+    proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    n = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        with ingested.connect() as conn:
+            n = conn.execute(text("SELECT count(*) FROM qc.recipe_runs "
+                                  "WHERE status = 'ok'")).scalar()
+        if n >= 2:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = products(ingested)
+    assert 2 <= n < 2 * len(IFUS), "the kill must land in the middle of the reduction"
+    assert any(v[0] == "running" for v in partial.values())
+    rerun = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 1 and "FAILED" in rerun.stderr   # the flats, as always
+    assert "too narrow" in rerun.stderr
+    with fresh_database(pg_settings) as url:
+        clean = create_engine(url)
+        ingest_paths(clean, [tiny.directory / "raw"], workers=1, checksum=True)
+        run_reduce(clean, tmp_path / "work-clean", ifus=IFUS, workers=1)
+        expected = products(clean)
+        clean.dispose()
+    assert products(ingested) == expected
+    leftovers = list((tmp_path / "work").rglob("*.part"))
+    assert all(p.parent.name == "muse_flat" or "muse_flat" in str(p) for p in leftovers)

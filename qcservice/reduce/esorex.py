@@ -77,6 +77,14 @@ def _errors(log: str) -> str:
     return "\n".join(lines[-12:])
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the worker that started it dies (Linux prctl), so a
+    killed reduction leaves no recipe running on behind its back."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
 def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float]:
     """(return code, peak resident memory in MB) of ``proc``."""
     deadline = time.monotonic() + timeout
@@ -105,7 +113,8 @@ def run_recipe(spec: RunSpec, timeout: float = TIMEOUT_S) -> RunResult:
     start = time.monotonic()
     with open(part / "stderr.txt", "wb") as err:
         proc = subprocess.Popen(args, cwd=part, stdout=err, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+                                env=env, start_new_session=True,
+                                preexec_fn=_die_with_parent)
         code, peak = _wait(proc, timeout)
     duration = time.monotonic() - start
     log_file = part / "esorex.log"
