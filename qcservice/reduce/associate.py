@@ -67,6 +67,7 @@ class RunSpec:
     params: list[str] = field(default_factory=list)
     depends: list[str] = field(default_factory=list)   # run_keys of planned inputs
     blocked: str | None = None
+    timeout_s: float = 600.0   # a recipe that hangs (muse_wavecal can) is killed then
     stamps: list[str | None] = field(default_factory=list)   # checksums of the inputs
 
     def digest(self) -> str:
@@ -113,8 +114,8 @@ def product_name(catg: str, ifu: int | None) -> str:
 
 
 def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Frame],
-               ifus: list[int], work_root: str, steps: tuple[str, ...] = STEPS
-               ) -> list[RunSpec]:
+               ifus: list[int], work_root: str, steps: tuple[str, ...] = STEPS,
+               timeout_s: float = 600.0) -> list[RunSpec]:
     """The night's recipe runs in cascade order (dependencies before dependants)."""
     raws = [r for r in raws if r.catg]
     calibs = list(calibs)
@@ -136,7 +137,7 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
                                frames[0].header.get("ESO INS MODE"),
                                [(f.path, f.catg) for f in frames]
                                + [(c.path, c.catg) for c in chosen], list(products),
-                               f"{work_root}/{key}", blocked=why,
+                               f"{work_root}/{key}", blocked=why, timeout_s=timeout_s,
                                depends=sorted({c.planned_by for c in chosen if c.planned_by}),
                                stamps=[f.header.get("_stamp") for f in frames + chosen])
                 specs.append(spec)

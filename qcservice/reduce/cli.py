@@ -37,13 +37,15 @@ def _ifus(value: str | None) -> list[int] | None:
               default=None, help="Folder of static calibrations (LINE_CATALOG, ...).")
 @click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Where products are written (default $MUSEDC_HOME/reduced).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds after which a recipe run is killed and recorded failed.")
 @click.option("-j", "--workers", type=click.IntRange(min=0), default=None,
               help="Local worker processes (default: MUSEDC_WORKERS, 0 = one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the recipes on a Dask distributed cluster (tcp://host:8786).")
 @click.pass_context
-def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir, workers,
-           scheduler) -> None:
+def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir, timeout,
+           workers, scheduler) -> None:
     """Reduce raw frames with the MUSE pipeline: bias, dark, flat, wavecal, scibasic.
 
     Frames are associated by the pipeline's own OCA rules; each recipe run is a row of
@@ -71,7 +73,7 @@ def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir,
             night_from=_date(night, "--night") or _date(since, "--since"),
             night_to=_date(night, "--night"), ifus=_ifus(ifu_list), steps=chosen,
             static_dir=static_dir, workers=workers or settings.effective_workers(),
-            scheduler=scheduler)
+            scheduler=scheduler, timeout_s=timeout)
     except CONNECTION_LOST as exc:
         raise click.ClickException(connection_lost(exc, "the reduction", "musedc reduce")
                                    ) from exc

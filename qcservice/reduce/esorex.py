@@ -21,7 +21,6 @@ from pathlib import Path
 
 from qcservice.reduce.associate import RunSpec, product_name
 
-TIMEOUT_S = 1800
 _LOG_TAIL = 20000
 
 
@@ -85,20 +84,22 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
 
 
-def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float]:
-    """(return code, peak resident memory in MB) of ``proc``."""
+def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float, bool]:
+    """(return code, peak resident memory in MB, killed for the timeout) of ``proc``."""
     deadline = time.monotonic() + timeout
+    killed = False
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss / 1024.0
-        if time.monotonic() > deadline:
+            return proc.returncode, usage.ru_maxrss / 1024.0, killed
+        if not killed and time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
         time.sleep(0.05)
 
 
-def run_recipe(spec: RunSpec, timeout: float = TIMEOUT_S) -> RunResult:
+def run_recipe(spec: RunSpec) -> RunResult:
     """Run ``spec``; never raises for a recipe failure (it is the result)."""
     final, part = Path(spec.workdir), Path(spec.workdir + ".part")
     shutil.rmtree(part, ignore_errors=True)
@@ -115,7 +116,7 @@ def run_recipe(spec: RunSpec, timeout: float = TIMEOUT_S) -> RunResult:
         proc = subprocess.Popen(args, cwd=part, stdout=err, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True,
                                 preexec_fn=_die_with_parent)
-        code, peak = _wait(proc, timeout)
+        code, peak, killed = _wait(proc, spec.timeout_s)
     duration = time.monotonic() - start
     log_file = part / "esorex.log"
     log = log_file.read_text(errors="replace") if log_file.exists() else ""
@@ -126,7 +127,11 @@ def run_recipe(spec: RunSpec, timeout: float = TIMEOUT_S) -> RunResult:
     if code != 0 or missing:
         stderr = (part / "stderr.txt").read_text(errors="replace")
         why = _errors(log) or _errors(stderr) or stderr.strip()[-2000:]
-        result.message = (f"{spec.recipe} exit status {code}" if code else
+        if killed:
+            last = [line for line in log.splitlines() if line.strip()][-3:]
+            why = "last lines of its log: " + " | ".join(last)
+        result.message = (f"{spec.recipe} killed after {spec.timeout_s:.0f} s" if killed
+                          else f"{spec.recipe} exit status {code}" if code else
                           f"{spec.recipe} wrote no {', '.join(missing)}") + \
             (f": {why}" if why else "")
         return result

@@ -112,14 +112,14 @@ def _record(engine: Engine, spec: RunSpec, status: str, job: int,
 def plan(engine: Engine, work_root: Path, night_from: dt.date | None = None,
          night_to: dt.date | None = None, ifus: list[int] | None = None,
          steps: tuple[str, ...] = STEPS, static_dir: Path | None = None,
-         rules: Rules | None = None) -> list[RunSpec]:
+         rules: Rules | None = None, timeout_s: float = 600.0) -> list[RunSpec]:
     """Every recipe run of the nights in the range, in dependency order."""
     rules = rules or default_rules()
     statics = static_frames(rules, static_dir)
     specs: list[RunSpec] = []
     for night, raws in sorted(load_raws(engine, rules, night_from, night_to).items()):
         specs += plan_night(rules, night, raws, statics, ifus or list(range(1, 25)),
-                            str(work_root), steps)
+                            str(work_root), steps, timeout_s)
     return specs
 
 
@@ -127,9 +127,10 @@ def run_reduce(engine: Engine, work_root: Path, *, night_from: dt.date | None = 
                night_to: dt.date | None = None, ifus: list[int] | None = None,
                steps: tuple[str, ...] = STEPS, static_dir: Path | None = None,
                workers: int = 1, scheduler: str | None = None,
-               catalogue: bool = True) -> ReduceReport:
+               catalogue: bool = True, timeout_s: float = 600.0) -> ReduceReport:
     """Reduce what is not reduced yet; see the module docstring."""
-    specs = plan(engine, work_root, night_from, night_to, ifus, steps, static_dir)
+    specs = plan(engine, work_root, night_from, night_to, ifus, steps, static_dir,
+                 timeout_s=timeout_s)
     report = ReduceReport()
     args = {"night_from": night_from, "night_to": night_to, "ifus": ifus,
             "steps": list(steps), "workers": workers, "scheduler": scheduler}

@@ -103,7 +103,7 @@ def raw_primary_cards(exp: Exposure, night: dt.date) -> list[CardSpec]:
              ("ESO DPR TYPE", exp.dpr[1], "Observation type"),
              ("ESO DET DIT1", exp.exptime_s, "[s] Actual subintegration time"),
              ("ESO DET EXP NO", exp.seq + 1, "Unique exposure ID number"),
-             *arclamps.lamp_cards(exp.tag)]
+             *arclamps.lamp_cards(exp.tag, exp.expno)]
     if exp.broken:
         cards = [c for c in cards if c[0] != "DATE-OBS"]
     return cards
