@@ -161,3 +161,42 @@ def test_killed_reduction_ends_like_an_undisturbed_one(cli_env: dict, ingested: 
     assert products(ingested) == expected
     leftovers = list((tmp_path / "work").rglob("*.part"))
     assert all(p.parent.name == "muse_flat" or "muse_flat" in str(p) for p in leftovers)
+
+
+def test_pipeline_products_are_qcd_and_agree_with_our_qc(ingested: Engine, tmp_path: Path,
+                                                        tiny) -> None:
+    """The pipeline's own read noise (QC BIAS MASTERn RON, harvested at ingest) against
+    the project's QC of the same raw biases (bias.ron_e) and the injected truth."""
+    from qcservice.qc.run import run_qc
+
+    run_reduce(ingested, tmp_path / "work", ifus=IFUS, workers=1,
+               steps=("muse_bias", "muse_dark"))
+    report = run_qc(ingested, tmp_path / "img", workers=1)
+    assert report.ok, report.failures
+    noisy = tiny.to_dict()["faults"][0]
+    assert noisy["kind"] == "noisy_ifu"
+    with ingested.connect() as conn:
+        pipeline = dict(conn.execute(text("""
+            SELECT p.ifu || '/' || m.subunit, m.value FROM qc.metrics m
+            JOIN qc.products p USING (file_id) JOIN qc.recipe_run_products USING (file_id)
+            WHERE m.name = 'QC BIAS MASTERi RON'""")).all())
+        ours = conn.execute(text("""
+            SELECT m.ifu || '/' || right(m.subunit, 1), avg(m.value) FROM qc.metrics m
+            JOIN qc.raw_frames r USING (file_id)
+            WHERE m.name = 'bias.ron_e' AND m.ifu = ANY(:i) GROUP BY 1"""),
+            {"i": IFUS}).all()
+        states = dict(conn.execute(text("""
+            SELECT p.ifu, q.auto_state FROM qc.qa q JOIN qc.products p USING (file_id)
+            JOIN qc.recipe_run_products USING (file_id) WHERE p.pro_catg = 'MASTER_BIAS'
+            """)).all())
+    assert len(ours) == 4 * len(IFUS) and set(pipeline) == {k for k, _ in ours}
+    truth = tiny.detector["ifus"]
+    for key, value in ours:
+        ifu, q = key.split("/")
+        factor = 3.0 if int(ifu) == noisy["ifu"] else 1.0
+        assert pipeline[key] == pytest.approx(value, rel=0.05), key
+        assert pipeline[key] == pytest.approx(factor * truth[ifu]["quadrants"][q]["ron_e"],
+                                              rel=0.05), key
+    assert set(states) == set(IFUS)
+    for ifu, state in states.items():
+        assert (state != "Pass") == (ifu == noisy["ifu"]), (ifu, state)

@@ -101,3 +101,14 @@ def runs(obj, night: str | None) -> None:
             first = (r.message or "").splitlines()[:1]
             click.echo(f"{r.status:<8} {r.duration_s or 0:7.1f} s {r.peak_mem_mb or 0:7.0f} MB"
                        f"  {r.run_key}  {first[0] if first else ''}")
+
+
+@reduce.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def statics(folder: Path) -> None:
+    """Write the simulator's static calibrations (LINE_CATALOG, ...) into FOLDER, for
+    'musedc reduce --static FOLDER' on simulated nights (Debian ships none)."""
+    from qcservice.simulate.statics import write_statics
+
+    for path in write_statics(folder.parent, folder.name):
+        click.echo(path)

@@ -3,9 +3,11 @@ what the simulator injects.
 
 Debian's cpl-plugin-muse has no calibration kit (its README.Debian: the ``-calib``
 package downloads it from ESO). The simulator writes its own, in the formats the
-recipes read: LINE_CATALOG (muse_wavecal: a table ``lambda`` [Angstrom], ``flux``,
-``ion``, ``quality``) listing exactly the injected arc lines. ``musedc simulate``
-writes them to ``OUTDIR/static``; ``musedc reduce --static`` reads them.
+recipes read: LINE_CATALOG (muse_wavecal 2.8.7: primary ``VERSION = 3``; a table of
+float ``lambda`` [Angstrom], ``flux`` [electrons per column of one arc], ``ion``,
+``quality``) listing exactly the injected arc lines. ``musedc reduce statics DIR``
+writes them; ``musedc reduce --static DIR`` reads them. They are not written into a
+night's folder: ``musedc ingest`` would refuse them (no DATE-OBS).
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ def line_catalog() -> fits.HDUList:
     return fits.HDUList([primary, table])
 
 
-def write_statics(outdir: Path | str) -> list[Path]:
-    """Write the static calibrations to ``outdir/static``; returns their paths."""
-    folder = Path(outdir) / STATIC_DIR
+def write_statics(outdir: Path | str, name: str = STATIC_DIR) -> list[Path]:
+    """Write the static calibrations to ``outdir/name``; returns their paths."""
+    folder = Path(outdir) / name
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, make in (("line_catalog.fits", line_catalog),):
