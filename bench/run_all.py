@@ -31,7 +31,7 @@ from pathlib import Path
 from benchlib import Figure, format_table
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["simulate", "ingest", "qc", "viewer", "vo", "night", "demo"]
+BENCHES = ["simulate", "ingest", "qc", "viewer", "vo", "night", "demo", "reduce"]
 
 
 def run_bench(name: str, quick: bool) -> dict:
