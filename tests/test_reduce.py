@@ -200,3 +200,24 @@ def test_pipeline_products_are_qcd_and_agree_with_our_qc(ingested: Engine, tmp_p
     assert set(states) == set(IFUS)
     for ifu, state in states.items():
         assert (state != "Pass") == (ifu == noisy["ifu"]), (ifu, state)
+
+
+def test_product_page_shows_its_recipe_run(ingested: Engine, tmp_path: Path,
+                                          settings) -> None:
+    import re
+
+    from qcservice.users import add_user
+    from qcservice.viewer import create_app
+
+    run_reduce(ingested, tmp_path / "work", ifus=[7], workers=1, steps=("muse_bias",))
+    with ingested.begin() as conn:
+        add_user(conn, "vera", "qc_scientist", "a long enough password")
+        file_id = conn.execute(text("SELECT file_id FROM qc.recipe_run_products")).scalar()
+    client = create_app(settings, ingested, {"TESTING": True}).test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    client.post("/login", data={"username": "vera", "password": "a long enough password",
+                                "csrf_token": token})
+    page = client.get(f"/file/{file_id}").get_data(as_text=True)
+    assert re.search(r"muse_bias: ok, \d+\.\d s, \d+ MB", page), page[:3000]
+    assert "BIAS: " in page and "MUSE Instrument Pipeline" in page   # inputs and the log
