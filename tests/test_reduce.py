@@ -221,3 +221,15 @@ def test_product_page_shows_its_recipe_run(ingested: Engine, tmp_path: Path,
     page = client.get(f"/file/{file_id}").get_data(as_text=True)
     assert re.search(r"muse_bias: ok, \d+\.\d s, \d+ MB", page), page[:3000]
     assert "BIAS: " in page and "MUSE Instrument Pipeline" in page   # inputs and the log
+
+
+def test_a_recipe_over_its_time_is_killed_and_recorded(ingested: Engine,
+                                                       tmp_path: Path) -> None:
+    report = run_reduce(ingested, tmp_path / "work", ifus=[7], workers=1,
+                        steps=("muse_bias", "muse_dark"), timeout_s=0.2, catalogue=False)
+    assert report.ok == 0 and len(report.failures) == 1
+    (key, message), = report.failures
+    assert "/muse_bias/" in key and message.startswith("muse_bias killed after 0 s")
+    (dark, why), = report.blocked   # the dark needs that master bias
+    assert "/muse_dark/" in dark and why == f"needs the products of {key}, which failed"
+    assert not (tmp_path / "work" / key).exists()   # no folder that looks finished
