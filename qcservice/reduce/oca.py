@@ -68,17 +68,17 @@ class Expr:
         return tok
 
     def _or(self) -> tuple:
-        node = self._and()
-        while self._peek() == "or":
-            self._next()
-            node = ("or", node, self._and())
-        return node
+        return self._chain("or", self._and)
 
     def _and(self) -> tuple:
-        node = self._atom()
-        while self._peek() == "and":
+        return self._chain("and", self._atom)
+
+    def _chain(self, op: str, operand) -> tuple:
+        """``operand (op operand)*``, left-associative."""
+        node = operand()
+        while self._peek() == op:
             self._next()
-            node = ("and", node, self._atom())
+            node = (op, node, operand())
         return node
 
     def _atom(self) -> tuple:
