@@ -233,3 +233,33 @@ def test_a_recipe_over_its_time_is_killed_and_recorded(ingested: Engine,
     (dark, why), = report.blocked   # the dark needs that master bias
     assert "/muse_dark/" in dark and why == f"needs the products of {key}, which failed"
     assert not (tmp_path / "work" / key).exists()   # no folder that looks finished
+
+
+def test_cli_statics_and_runs(cli_env: dict, ingested: Engine, tmp_path: Path) -> None:
+    musedc = [sys.executable, "-m", "qcservice"]
+    out = subprocess.run([*musedc, "reduce", "statics", str(tmp_path / "static")],
+                         env=cli_env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    catalog = tmp_path / "static" / "line_catalog.fits"
+    assert out.stdout.strip() == str(catalog)
+    from astropy.io import fits
+
+    with fits.open(catalog) as hdul:
+        assert hdul[0].header["VERSION"] == 3 and hdul[0].header["ESO PRO CATG"] == \
+            "LINE_CATALOG"
+        lines = hdul[1].data
+    from qcservice.simulate.spectra import ARC_LINES
+
+    assert sorted(lines["lambda"].astype(float)) == pytest.approx(sorted(w for w, _ in ARC_LINES))
+    assert set(lines["ion"]) == {"HgI", "CdI", "NeI", "XeI"}
+    run = subprocess.run([*musedc, "reduce", "--ifu", "7", "--steps", "muse_bias,muse_wave",
+                          "--static", str(tmp_path / "static"), "--work", str(tmp_path / "w")],
+                         env=cli_env, capture_output=True, text=True, timeout=300)
+    # the arc needs a TRACE_TABLE, and muse_flat was not asked for: blocked, named
+    assert run.returncode == 0 and "BLOCKED" in run.stderr and "TRACE_TABLE" in run.stderr
+    listing = subprocess.run([*musedc, "reduce", "runs", "--night", NIGHT.isoformat()],
+                             env=cli_env, capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0
+    rows = sorted(listing.stdout.splitlines(), key=lambda r: "muse_bias" not in r)
+    assert len(rows) == 2 and rows[0].startswith("ok") and "/muse_bias/" in rows[0]
+    assert rows[1].startswith("blocked") and "no TRACE_TABLE" in rows[1]
