@@ -4,7 +4,7 @@ A run works in ``<workdir>.part`` and renames it to ``<workdir>`` only when the 
 succeeded and wrote every expected product: a run killed half-way leaves no folder
 that looks finished, and the next run starts that recipe afresh. The pipeline's own
 ``[ ERROR ]`` lines are the failure message. Peak memory is the child's maximum
-resident set (``wait4``), so it is the recipe's own, whichever worker ran it.
+resident set (``VmHWM``, polled), so it is the recipe's own, whichever worker ran it.
 """
 
 from __future__ import annotations
@@ -84,15 +84,30 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
 
 
+def _high_water_mb(pid: int) -> float | None:
+    """The recipe's own peak resident memory so far (VmHWM restarts at exec, unlike
+    ru_maxrss, which also counts the worker the child was forked from)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _wait(proc: subprocess.Popen, timeout: float) -> tuple[int, float, bool]:
     """(return code, peak resident memory in MB, killed for the timeout) of ``proc``."""
     deadline = time.monotonic() + timeout
     killed = False
+    peak = None
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss / 1024.0, killed
+            return proc.returncode, peak or usage.ru_maxrss / 1024.0, killed
+        peak = max(filter(None, (peak, _high_water_mb(proc.pid))), default=None)
         if not killed and time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             killed = True

@@ -1,9 +1,9 @@
 """Light on the CCD: the electrons each kind of raw exposure puts on the data pixels.
 
 Images are trimmed (``2 ny`` rows by ``2 nx`` columns, float32, electrons). Wavelength
-runs along y (rows), from 4650 A at the bottom to 9300 A at the top; the 48 slices lie
-side by side along x (see :func:`layout.slice_columns`). Most images are the outer
-product of a spectrum along y and the slice illumination along x.
+runs along y (rows), from 4430 A at the bottom to 9570 A at the top (1.25 A per row at
+full size); the 48 slices lie side by side along x (see :func:`layout.slice_columns`).
+Most images are the outer product of a spectrum along y and the slice illumination.
 """
 
 from __future__ import annotations
