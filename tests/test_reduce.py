@@ -263,3 +263,27 @@ def test_cli_statics_and_runs(cli_env: dict, ingested: Engine, tmp_path: Path) -
     rows = sorted(listing.stdout.splitlines(), key=lambda r: "muse_bias" not in r)
     assert len(rows) == 2 and rows[0].startswith("ok") and "/muse_bias/" in rows[0]
     assert rows[1].startswith("blocked") and "no TRACE_TABLE" in rows[1]
+
+
+def test_arc_run_takes_the_three_lamps_and_the_static_catalogue(ingested: Engine,
+                                                                tmp_path: Path) -> None:
+    from qcservice.simulate.statics import write_statics
+
+    write_statics(tmp_path, "static")
+    specs = plan(ingested, tmp_path / "work", ifus=[7], static_dir=tmp_path / "static")
+    (wave,) = [s for s in specs if s.action == "muse_wave"]
+    tags = sorted(t for _, t in wave.inputs)
+    assert tags == ["ARC", "ARC", "ARC", "LINE_CATALOG", "MASTER_BIAS", "TRACE_TABLE"]
+    assert wave.blocked is None
+    assert [p for p, t in wave.inputs if t == "LINE_CATALOG"] == \
+        [str((tmp_path / "static" / "line_catalog.fits").resolve())]
+    assert sorted(d.split("/")[1] for d in wave.depends) == ["muse_bias", "muse_flat"]
+    lamps = set()
+    from astropy.io import fits
+
+    for path, tag in wave.inputs:
+        if tag == "ARC":
+            h = fits.getheader(path)
+            lamps |= {h[f"ESO INS LAMP{i} NAME"] for i in (1, 2, 3)
+                      if h[f"ESO INS LAMP{i} ST"] and h[f"ESO INS SHUT{i} ST"]}
+    assert lamps == {"CU-LAMP-HgCd", "CU-LAMP-Ne", "CU-LAMP-Xe"}
