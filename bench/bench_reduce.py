@@ -151,6 +151,14 @@ def catalogued_and_checked(engine, rows: list, report: Report) -> None:
                  "errors)", not errors)
 
 
+def _discard(settings, work: Path) -> None:
+    """Stop the bench's database and delete its ~12 GB of frames."""
+    from qcservice.db.cluster import EmbeddedCluster
+
+    EmbeddedCluster(settings).stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--ifus", default="2,5", help="IFUs to reduce (default 2,5)")
@@ -188,10 +196,7 @@ def main() -> int:
         catalogued_and_checked(engine, rows_two, report)
         engine.dispose()
     finally:
-        from qcservice.db.cluster import EmbeddedCluster
-
-        EmbeddedCluster(settings).stop()
-        shutil.rmtree(work, ignore_errors=True)
+        _discard(settings, work)
     return report.finish(args.json)
 
 
