@@ -31,7 +31,7 @@ from pathlib import Path
 from benchlib import Figure, format_table
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["simulate", "ingest", "qc", "viewer", "vo", "tap_scale", "night", "demo"]
+BENCHES = ["simulate", "ingest", "qc", "viewer", "vo", "tap_scale", "night", "demo", "reduce"]
 
 
 def run_bench(name: str, quick: bool) -> dict:

@@ -65,6 +65,7 @@ def _register() -> None:
     from qcservice.ingest.cli import ingest
     from qcservice.nights import nights
     from qcservice.qc.cli import qc
+    from qcservice.reduce.cli import reduce
     from qcservice.simulate.cli import simulate
     from qcservice.storage import storage
     from qcservice.users import users
@@ -73,7 +74,7 @@ def _register() -> None:
 
     for command in (db, ingest, nights, qc, simulate, demo, users, viewer, vo):
         main.add_command(command)
-    for command in (ancillary, download, storage):
+    for command in (ancillary, download, storage, reduce):
         main.add_command(command)
 
 

@@ -228,7 +228,12 @@ def test_noisy_ifu_fault(night_dir: Path, truth: dict) -> None:
 
 def test_raw_arc_lines_at_the_dispersion_of_the_wavecal_table(night_dir: Path,
                                                               truth: dict) -> None:
-    (arc,) = files_of(truth, kind="raw", dpr_type="WAVE")
+    arcs = sorted(files_of(truth, kind="raw", dpr_type="WAVE"))
+    assert len(arcs) == 3   # one per lamp: HgCd, Ne, Xe
+    arc = arcs[0]           # the HgCd lamp's
+    assert header(night_dir / arc)["ESO INS LAMP1 NAME"] == "CU-LAMP-HgCd"
+    assert header(night_dir / arc)["ESO INS LAMP1 ST"] and \
+        not header(night_dir / arc)["ESO INS LAMP2 ST"]
     ifu = 4
     raw = chan_adu(night_dir, arc, ifu)
     with fits.open(night_dir / f"products/WAVECAL_TABLE-{ifu:02d}.fits") as hdul:

@@ -123,7 +123,7 @@ def arcs(ctx: NightContext) -> None:
         def on_ifu(det: IfuDetector, chans: list[np.ndarray], exps=exps, k=k,
                    mode=mode) -> dict:
             stream = rng(ctx.plan.seed, "wavecal", ctx.key, mode, det.ifu)
-            table, qc, summary = wavecal(ctx.layout, det, chans[0], stream)
+            table, qc, summary = wavecal(ctx.layout, det, chans, stream)
             recipe = Recipe("muse_wavecal", [(e.name, "ARC") for e in exps],
                             [(product_name("MASTER_BIAS", det.ifu), "MASTER_BIAS"),
                              ("line_catalog.fits", "LINE_CATALOG")])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from qcservice.simulate import observing
+from qcservice.simulate import arclamps, observing
 from qcservice.simulate.cards import CardSpec
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.layout import QUADRANTS, CcdLayout
@@ -102,7 +102,8 @@ def raw_primary_cards(exp: Exposure, night: dt.date) -> list[CardSpec]:
              ("ESO DPR TECH", exp.dpr[2], "Observation technique"),
              ("ESO DPR TYPE", exp.dpr[1], "Observation type"),
              ("ESO DET DIT1", exp.exptime_s, "[s] Actual subintegration time"),
-             ("ESO DET EXP NO", exp.seq + 1, "Unique exposure ID number")]
+             ("ESO DET EXP NO", exp.seq + 1, "Unique exposure ID number"),
+             *arclamps.lamp_cards(exp.tag, exp.expno)]
     if exp.broken:
         cards = [c for c in cards if c[0] != "DATE-OBS"]
     return cards

@@ -108,17 +108,24 @@ class CcdLayout:
                 "chan_ny": self.chan_ny}
 
 
+# The slices on the real 4096-column CCD: 48 slices 76 columns wide, 8-column gaps,
+# 36 unlit columns at each CCD edge (muse_flat 2.8.7 traces slices only when they are
+# ~72-82 pixels wide and cannot fit the edges of a slice that touches the CCD border).
+_REAL_COLUMNS = 4096
+SLICE_MARGIN, SLICE_WIDTH, SLICE_GAP = 36, 76, 8
+
+
 def slice_columns(layout: CcdLayout, slice_no: int) -> slice:
     """Columns of a trimmed image lit by ``slice_no`` (1..48), gaps excluded.
 
-    The 48 slices are laid side by side along x with equal pitch; 6 % of the pitch on
-    each side is unlit gap (at tiny scale a slice is two or three columns wide).
+    The real CCD's geometry (:data:`SLICE_WIDTH` etc.) shrunk to the layout's width; at
+    tiny scale a slice is two or three columns wide, and only layouts with the full
+    4096 columns are traceable by the pipeline.
     """
-    width = 2 * layout.nx
-    pitch = width / N_SLICE
-    x0 = (slice_no - 1) * pitch
-    start = round(x0 + 0.06 * pitch)
-    stop = max(start + 1, round(x0 + 0.94 * pitch))
+    f = 2 * layout.nx / _REAL_COLUMNS
+    x0 = f * (SLICE_MARGIN + (slice_no - 1) * (SLICE_WIDTH + SLICE_GAP))
+    start = round(x0)
+    stop = max(start + 1, round(x0 + f * SLICE_WIDTH))
     return slice(start, stop)
 
 

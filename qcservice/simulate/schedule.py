@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qcservice.simulate import observing
+from qcservice.simulate.arclamps import LAMPS
 from qcservice.simulate.faults import BROKEN_REASON, Faults
 from qcservice.simulate.layout import Scale
 
@@ -81,8 +82,13 @@ class Exposure:
 
     @property
     def tpl_id(self) -> str:
+        name = _DPR[self.tag][4]
+        if name.startswith("gen_"):  # as at the telescope: MUSE_gen_cal_bias,
+            return f"MUSE_{name}"     # MUSE_wfm_cal_specflat (muse.oca matches these)
         family = self.ins_mode.rsplit("-", 1)[0].lower()  # wfm-noao, wfm-ao, nfm-ao
-        return f"MUSE_{family}_{_DPR[self.tag][4]}"
+        if name.startswith("cal_"):
+            family = family.split("-")[0]
+        return f"MUSE_{family}_{name}"
 
     @property
     def date_obs(self) -> str:
@@ -168,7 +174,7 @@ def _afternoon(p: _Planner, night: dt.datetime) -> None:
         for i in range(p.plan.scale.n_flat):
             p.expose("FLAT", mode, t, 15.0, ob, i + 1, p.plan.scale.n_flat)
             t += dt.timedelta(seconds=75)
-        p.expose("ARC", mode, t, 60.0, p.calib_ob("WAVE", t))
+        p.expose("ARC", mode, t, 60.0, p.calib_ob("WAVE", t), 1, len(LAMPS))
         t += dt.timedelta(minutes=4)
     sky_t = night + dt.timedelta(hours=23, minutes=35)
     p.expose("SKYFLAT", p.plan.modes[0], sky_t, 30.0, p.calib_ob("FLAT,SKY", sky_t))
@@ -226,6 +232,16 @@ def _morning(p: _Planner, night: dt.datetime) -> None:
         t += dt.timedelta(seconds=1860)
 
 
+def _more_arc_lamps(p: _Planner, night: dt.datetime) -> None:
+    """The arcs of the other lamps (Ne, Xe) right after each mode's first (HgCd): one
+    lamp per exposure, as the pipeline wants. Planned last, so that adding them left
+    every other exposure's random draws as they were."""
+    for first in [e for e in p.plan.exposures if e.tag == "ARC"]:
+        for i in range(2, len(LAMPS) + 1):
+            p.expose("ARC", first.ins_mode, first.start.replace(microsecond=0)
+                     + dt.timedelta(seconds=90 * (i - 1)), 60.0, first.ob, i, len(LAMPS))
+
+
 def plan_night(night: dt.date, scale: Scale, modes: tuple[str, ...], seed: int,
                faults: bool, rng: np.random.Generator) -> NightPlan:
     """The exposures and science OBs of ``night``, with its faults drawn from ``rng``."""
@@ -234,7 +250,7 @@ def plan_night(night: dt.date, scale: Scale, modes: tuple[str, ...], seed: int,
     plan = NightPlan(night, scale, modes, seed, chosen)
     planner = _Planner(plan, rng)
     midnight = dt.datetime.combine(night, dt.time())
-    for step in (_afternoon, _standards, _science, _morning):
+    for step in (_afternoon, _standards, _science, _morning, _more_arc_lamps):
         step(planner, midnight)
     plan.exposures.sort(key=lambda e: e.start)
     return plan

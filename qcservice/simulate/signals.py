@@ -1,16 +1,16 @@
 """Light on the CCD: the electrons each kind of raw exposure puts on the data pixels.
 
 Images are trimmed (``2 ny`` rows by ``2 nx`` columns, float32, electrons). Wavelength
-runs along y (rows), from 4650 A at the bottom to 9300 A at the top; the 48 slices lie
-side by side along x (see :func:`layout.slice_columns`). Most images are the outer
-product of a spectrum along y and the slice illumination along x.
+runs along y (rows), from 4430 A at the bottom to 9570 A at the top (1.25 A per row at
+full size); the 48 slices lie side by side along x (see :func:`layout.slice_columns`).
+Most images are the outer product of a spectrum along y and the slice illumination.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from qcservice.simulate import spectra
+from qcservice.simulate import arclamps, spectra
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.faults import Faults
 from qcservice.simulate.layout import N_SLICE, CcdLayout, slice_columns
@@ -92,7 +92,8 @@ def signal_image(exp: Exposure, layout: CcdLayout, det: IfuDetector, faults: Fau
     if exp.tag == "FLAT":
         return _flat(exp, layout, det, faults, first_mode)
     if exp.tag == "ARC":
-        return _outer(30000.0 * spectra.arc_lines_on_rows(shape[0]),
+        lamp = arclamps.lamp_of_exposure(exp.tag, exp.expno)
+        return _outer(arclamps.LINE_ELECTRONS * arclamps.lines_on_rows(shape[0], lamp),
                       slice_illumination(layout, det))
     if exp.tag == "SKYFLAT":
         level = 8000.0 * spectra.twilight_continuum(row_wavelengths(layout))

@@ -12,8 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
-CCD_WAVE_MIN_A = 4650.0  # wavelength at the bottom row of the CCD
-CCD_WAVE_MAX_A = 9300.0  # ... and at the top row
+# The CCD's 4112 rows at MUSE's 1.25 A per row around 7000 A (muse_wavecal 2.8.7 assumes
+# 1.25 +- 0.05 A/pixel and cannot trace arc lines at other dispersions).
+CCD_WAVE_MIN_A = 7000.0 - 2056 * 1.25  # wavelength at the bottom row of the CCD: 4430 A
+CCD_WAVE_MAX_A = 7000.0 + 2056 * 1.25  # ... and at the top row: 9570 A
 CUBE_WAVE0_A = 4750.0  # first plane of a DATACUBE_FINAL
 CUBE_DWAVE_A = 1.25
 CUBE_NWAVE = 3681  # 4750 .. 9350 A

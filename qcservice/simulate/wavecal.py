@@ -45,10 +45,11 @@ def _peaks(image: np.ndarray, layout: CcdLayout, slice_no: int) -> np.ndarray:
     return np.array(peaks)
 
 
-def wavecal(layout: CcdLayout, det: IfuDetector, arc_chan: np.ndarray,
+def wavecal(layout: CcdLayout, det: IfuDetector, arc_chans: list[np.ndarray],
             rng: np.random.Generator) -> tuple[Table, list[CardSpec], dict]:
-    """The table, QC cards and truth summary of one IFU's wavelength calibration."""
-    image = electrons(layout, det, arc_chan)
+    """The table, QC cards and truth summary of one IFU's wavelength calibration, from
+    the arcs of all lamps (one lamp each) summed."""
+    image = np.sum([electrons(layout, det, c) for c in arc_chans], axis=0)
     wave0, step = dispersion(layout)
     n_lines = len(spectra.ARC_LINES)
     rows: dict[str, list] = {k: [] for k in ("SliceNo", "MSE", "wlc00", "wlc01", "wlc02",

@@ -78,7 +78,8 @@ def detail(file_id: int) -> str:
         "detail.html", rec=rec, cells=cells, counts=records.grid_counts(cells),
         metrics=records.ifu_metrics(file_id), file_metrics=records.file_metrics(file_id),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
-        images=records.images(file_id), datalink=datalink_url(rec), user=g.user)
+        images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
+        recipe_runs=records.recipe_runs(file_id))
 
 
 @bp.route("/product/<int:file_id>")

@@ -74,6 +74,14 @@ def provenance(file_id: int) -> list[dict]:
                 "ORDER BY recipe_index, role DESC, input_index", fid=file_id)
 
 
+def recipe_runs(file_id: int) -> list[dict]:
+    """The pipeline run (musedc reduce) that wrote a product: status, time, memory, log."""
+    return rows("SELECT r.recipe, r.run_key, r.status, r.duration_s, r.peak_mem_mb, "
+                "r.message, r.log, r.inputs FROM qc.recipe_runs r JOIN "
+                "qc.recipe_run_products p USING (recipe_run_id) WHERE p.file_id = :fid",
+                fid=file_id)
+
+
 def audit(file_id: int) -> list[dict]:
     """The audit log of a file, newest first."""
     return rows("SELECT at, actor, action, ifu, old_value, new_value, comment "
