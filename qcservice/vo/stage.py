@@ -161,7 +161,9 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "p_accref": ref, "p_path": r["path"], "p_fsize": r["size_bytes"],
             "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
             "p_embargo": embargo(r["release_date"]),
-            "p_preview": f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}",
+            # no PNG, no #preview link (rather than a link that answers 404)
+            "p_preview": (f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}"
+                          if r["preview_path"] else None),
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
             "pub_did": pub_did(vo, ref),

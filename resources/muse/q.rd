@@ -476,9 +476,16 @@
 					muselib.open_data(descriptor)
 				</code>
 			</dataFunction>
-			<dataFunction procDef="//soda#fits_makeBANDSlice"/>
-			<FEED source="//soda#fits_Geometries"/>
-			<dataFunction procDef="//soda#fits_doWCSCutout"/>
+			<metaMaker procDef="//soda#fits_makePOSMeta"/>
+			<metaMaker procDef="//soda#fits_makePOLYGONMeta"/>
+			<metaMaker procDef="//soda#fits_makeCIRCLEMeta"/>
+			<dataFunction procDef="//soda#fits_translateSODAPOS"/>
+			<dataFunction>
+				<FEED source="loadMuselib"/>
+				<code>
+					muselib.plan_cutout(descriptor, args)
+				</code>
+			</dataFunction>
 			<dataFormatter>
 				<FEED source="loadMuselib"/>
 				<code>
