@@ -12,6 +12,8 @@ import hmac
 import sys
 
 from gavo.protocols import creds
+from gavo.registry import capabilities
+from gavo.registry.model import VOR
 
 _dachs_hash_matches = creds.hashMatches
 
@@ -35,6 +37,39 @@ def hash_matches(password, stored):
 
 
 creds.hashMatches = hash_matches
+
+
+class _SecurityMethod(VOR.securityMethod):
+    """``<securityMethod standardID=...>``, or ``<securityMethod/>`` (anonymous) without
+    an id. DaCHS 2.7 writes the attribute as ``standardId``, which VOResource does not
+    know (clients such as pyvo then see anonymous access only)."""
+
+    name_ = "securityMethod"
+    _a_standardID = None
+
+    def isEmpty(self):
+        return False
+
+
+_dachs_make_interface = capabilities.InterfaceMaker._makeInterface
+
+
+def make_interface(self, publication):
+    """DaCHS's interface, its security methods: anonymous, then the site's."""
+    interface = _dachs_make_interface(self, publication)
+    ids = [m.getContent() for m in publication.iterMeta("securityId", propagate=True)]
+    if ids:
+        children = interface._children
+        first = next((i for i, c in enumerate(children)
+                      if getattr(c, "name_", None) == "securityMethod"), len(children))
+        children[:] = [c for c in children if getattr(c, "name_", None) != "securityMethod"]
+        children[first:first] = [_SecurityMethod()] + [
+            _SecurityMethod(standardID=i) for i in ids]
+        interface._isEmptyCache = None
+    return interface
+
+
+capabilities.InterfaceMaker._makeInterface = make_interface
 
 if __name__ == "__main__":
     from gavo.user.cli import main

@@ -210,6 +210,15 @@
 
 			Tables exposed through this endpoint include: \\tablesForTAP.
 		</meta>
+		<!-- MUSE GTO data centre: the whole site as one base URL with the site's
+		     securityMethods (anonymous, HTTP basic), so that a client that learns logins
+		     from TAP's capabilities (pyvo's AuthSession, TOPCAT) sends the same
+		     credentials to DataLink, SODA, previews and /getproduct, and across the
+		     //obscore DataLink redirect. -->
+		<publish render="external" sets="local">
+			<meta name="accessURL">\\getConfig{web}{serverURL}/</meta>
+			<meta name="urlUse">base</meta>
+		</publish>
 	</NXSTREAM>
 
 	<NXSTREAM id="sitewidesiap2-extras">

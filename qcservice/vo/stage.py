@@ -108,6 +108,11 @@ def pub_did(vo: VOConfig, ref: str) -> str:
     return f"ivo://{vo.authority}/~?{quote(ref, safe='/')}"
 
 
+def datalink_url(vo: VOConfig, ref: str) -> str:
+    """The DataLink document of a product: ObsCore's access_url (as at ESO)."""
+    return f"{vo.url}/muse/q/dl/dlmeta?ID={quote(pub_did(vo, ref), safe='')}"
+
+
 def embargo(release: dt.date, today: dt.date | None = None) -> str | None:
     """The DaCHS embargo date: the release date while it is in the future, else None."""
     today = today or dt.date.today()
@@ -167,6 +172,7 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
             "pub_did": pub_did(vo, ref),
+            "dl_url": datalink_url(vo, ref),
             "obs_title": f"MUSE {r['ins_mode'] or ''} {r['pro_catg']} of "
                          f"{r['targ_name'] or r['object'] or 'unknown target'}, "
                          f"night {r['night']}",

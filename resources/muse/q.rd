@@ -76,6 +76,9 @@
 			obs_collection="'MUSE-GTO'"
 			obs_id="obs_id"
 			did="pub_did"
+			access_url="dl_url"
+			access_format="'application/x-votable+xml;content=datalink'"
+			access_estsize="accsize/1000"
 			obs_title="obs_title"
 			target_name="target_name"
 			s_ra="s_ra"
@@ -122,6 +125,8 @@
 			description="Title of the product"/>
 		<column name="pub_did" type="text" ucd="meta.ref.ivoid"
 			description="Publisher DID of the product (ivoa.obscore obs_publisher_did; the ID of its DataLink)"/>
+		<column name="dl_url" type="text" ucd="meta.ref.url"
+			description="DataLink document of the product (ivoa.obscore access_url)"/>
 		<column name="pro_catg" type="text" ucd="meta.code.class"
 			description="ESO PRO CATG of the product"/>
 		<column name="dptype" type="text" ucd="meta.code.class"
