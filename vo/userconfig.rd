@@ -52,7 +52,7 @@
 		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
 			description="FWHM of the point spread function at the red end (9000 Angstrom, QC)" verbLevel="15"/>
 		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Relative residual of the sky subtraction (QC)" verbLevel="15"/>
+			description="Sky-subtraction residual over what noise alone gives (RMS ratio at the sky lines; 1: noise-limited; QC)" verbLevel="15"/>
 		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
 			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)" verbLevel="15"/>
 		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"

@@ -23,7 +23,8 @@ HELP = {
     "vo_server_url": "public base URL of DaCHS (default http://localhost:PORT)",
     "vo_authority": "IVOA authority of the data centre (default musedc.example)",
     "vo_publishable": "QA states that reach ObsCore, comma-separated (default Pass,Usable)",
-    "viewer_url": "base URL of the QA viewer, for DataLink #auxiliary links",
+    "viewer_url": "base URL of the QA viewer, for DataLink #auxiliary links "
+                  "(default http://localhost:8080)",
 }
 
 
@@ -37,7 +38,7 @@ class VOConfig:
     server_url: str = ""
     authority: str = "musedc.example"
     publishable: tuple[str, ...] = DEFAULT_PUBLISHABLE
-    viewer_url: str = "http://localhost:5000"
+    viewer_url: str = "http://localhost:8080"      # `musedc viewer serve`'s default
 
     @property
     def root(self) -> Path:

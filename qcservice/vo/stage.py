@@ -103,9 +103,14 @@ def obs_id(file_id: int) -> str:
     return f"musedc-{file_id}"
 
 
+def standard_pub_did(authority: str, ref: str) -> str:
+    """DaCHS's standard publisher DID of an accref under ``authority``."""
+    return f"ivo://{authority}/~?{quote(ref, safe='/')}"
+
+
 def pub_did(vo: VOConfig, ref: str) -> str:
-    """DaCHS's standard publisher DID of an accref."""
-    return f"ivo://{vo.authority}/~?{quote(ref, safe='/')}"
+    """DaCHS's standard publisher DID of an accref of this site."""
+    return standard_pub_did(vo.authority, ref)
 
 
 def datalink_url(vo: VOConfig, ref: str) -> str:

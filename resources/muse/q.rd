@@ -131,7 +131,7 @@
 			description="ESO PRO CATG of the product"/>
 		<column name="dptype" type="text" ucd="meta.code.class"
 			description="ObsCore dataproduct type (cube, image)"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
 		<column name="target_name" type="text" ucd="meta.id;src"
 			description="Target (ESO OBS TARG NAME or OBJECT)"/>
@@ -178,7 +178,7 @@
 		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
 			description="PSF FWHM at 9000 A"/>
 		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Relative sky-subtraction residual"/>
+			description="Sky-subtraction residual over what noise alone gives (RMS ratio at the sky lines; 1: noise-limited)"/>
 		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
 			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)"/>
 		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
@@ -219,7 +219,7 @@
 			description="IFU (1-24) of a per-IFU calibration, NULL for whole files">
 			<values nullLiteral="-1"/>
 		</column>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="qa_state" type="text" ucd="meta.code.qual"
 			description="QA state of the file"/>
@@ -243,7 +243,7 @@
 	<table id="nights" onDisk="True" adql="True">
 		<meta name="description">One row per night and instrument mode: what QC
 			saw and what was published.</meta>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night (DATE-OBS minus 12 h)"/>
 		<column name="ins_mode" type="text" ucd="instr.setup"
 			description="MUSE instrument mode"/>
@@ -267,7 +267,7 @@
 			description="ivoa.obscore obs_id of the product, or the input's file id"/>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="ifu" type="smallint" ucd="meta.id;instr"
 			description="IFU number (1-24)">
@@ -288,7 +288,7 @@
 			description="Identifier of the file in the QC catalogue"/>
 		<column name="obs_id" type="text" ucd="meta.id"
 			description="ivoa.obscore obs_id of the product, or the input's file id"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="ifu" type="smallint" ucd="meta.id;instr"
 			description="IFU (NULL: the whole file)">

@@ -23,8 +23,8 @@
 		<mixin
 			fluxCalibration="ABSOLUTE"
 			spectralCalibration="ABSOLUTE"
-			fluxUnit="1e-20 erg.s**-1.cm**-2.Angstrom**-1"
-			spectralUnit="Angstrom"
+			fluxUnit="1e-22 W.m**-2.nm**-1"
+			spectralUnit="0.1nm"
 			instrument="MUSE"
 			>//ssap#hcd</mixin>
 		<mixin
@@ -45,7 +45,7 @@
 			description="QA state of the spectrum"/>
 		<column name="obs_id" type="text" ucd="meta.id"
 			description="Observation identifier (the key of the QC tables)"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
 		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg" ucd="pos.outline;obs.field"
 			description="Extraction aperture (an octagon around the aperture circle)"/>
