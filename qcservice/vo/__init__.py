@@ -13,7 +13,7 @@ def demo_step(settings: Settings, port: int | None = None,
     from qcservice.db import make_engine
     from qcservice.vo.config import load_vo_config
     from qcservice.vo.instance import Instance
-    from qcservice.vo.publish import publish
+    from qcservice.vo.publish import proprietary_lines, publish
     from qcservice.vo.server import serve
 
     inst = Instance(load_vo_config(settings, port=port, viewer_url=viewer_url))
@@ -21,6 +21,10 @@ def demo_step(settings: Settings, port: int | None = None,
     try:
         inst.init()
         print(publish(engine, inst).describe())
+        proprietary = proprietary_lines(inst)
+        print(f"      proprietary products: {len(proprietary) or 'none'}")
+        for line in proprietary:
+            print(f"        {line}")
     finally:
         engine.dispose()
     serve(inst)

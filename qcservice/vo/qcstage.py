@@ -157,7 +157,9 @@ _SPECTRA_SQL = """
 SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
        f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
        p.targ_name, p.night, p.ins_mode, p.prog_id, p.airmass, p.dimm_fwhm,
-       COALESCE(q.state, 'Undefined') AS qa_state,
+       -- a spectrum has no QC of its own: it shares the state of the cube it was
+       -- extracted from (as an IMAGE_FOV does), unless a QC scientist decided
+       COALESCE(q.state, cube.state, 'Undefined') AS qa_state,
        cube.file_id AS cube_id, cube.filename AS cube_filename,
        (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
        (h.header ->> 'APERTURE')::float AS aperture
@@ -166,11 +168,12 @@ JOIN qc.files f USING (file_id)
 JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
 LEFT JOIN qc.qa q ON q.file_id = f.file_id
 LEFT JOIN qc.hdus h ON h.file_id = f.file_id AND h.hdu_index = 0
-LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename FROM qc.provenance v
+LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename, cq.state FROM qc.provenance v
     JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
     JOIN qc.files cf ON cf.file_id = c.file_id
+    LEFT JOIN qc.qa cq ON cq.file_id = c.file_id
     WHERE v.file_id = f.file_id LIMIT 1) AS cube ON true
-WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, 'Undefined') = ANY(:states)
+WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, cube.state, 'Undefined') = ANY(:states)
 ORDER BY f.file_id
 """
 
