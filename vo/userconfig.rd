@@ -134,16 +134,25 @@
 <!-- ============================= TAP ========================== -->
 
 	<STREAM id="tapexamples">
-		<meta name="_example" title="Good-seeing MUSE cubes in a region"><![CDATA[
-			MUSE cubes whose PSF FWHM at 7000 Angstrom is under 0.7 arcsec, within one degree of a position, best first:
+		<meta name="_example" title="MUSE data around a position"><![CDATA[
+			Every MUSE product (cubes, images, spectra) within 0.1 degree of Abell 478, with its QA state and PSF FWHM; access_url is the product's DataLink:
 
 			.. tapquery::
 
-				SELECT obs_publisher_did, target_name, psf_fwhm_7000, dimm_seeing, access_url
+				SELECT obs_publisher_did, dataproduct_type, target_name, qa_state, psf_fwhm_7000, access_url
+				FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO'
+				  AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 63.356, 10.466, 0.1))
+		]]></meta>
+		<meta name="_example" title="Good-seeing MUSE cubes"><![CDATA[
+			MUSE cubes whose PSF FWHM at 7000 Angstrom is under 0.8 arcsec, best first:
+
+			.. tapquery::
+
+				SELECT obs_publisher_did, target_name, psf_fwhm_7000, dimm_seeing, t_exptime
 				FROM ivoa.obscore
 				WHERE obs_collection = 'MUSE-GTO' AND dataproduct_type = 'cube'
-				  AND psf_fwhm_7000 < 0.7
-				  AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 63.36, 10.46, 1.0))
+				  AND psf_fwhm_7000 < 0.8
 				ORDER BY psf_fwhm_7000
 		]]></meta>
 		<meta name="_example" title="Nights where IFUs failed"><![CDATA[
@@ -157,13 +166,14 @@
 				ORDER BY night DESC, ifu
 		]]></meta>
 		<meta name="_example" title="ObsCore joined with per-IFU QC"><![CDATA[
-			Cubes in ivoa.obscore together with the IFUs QC rejected (one ADQL query over both):
+			Cubes in ivoa.obscore together with the IFUs QC rejected in the exposures and calibrations they were made from (one ADQL query over three tables):
 
 			.. tapquery::
 
-				SELECT o.obs_id, o.target_name, o.qa_state, o.n_valid_ifu, s.ifu, s.flags
+				SELECT o.obs_id, o.target_name, o.qa_state, o.n_valid_ifu, p.role, s.ifu, s.flags
 				FROM ivoa.obscore AS o
-				JOIN muse.ifu_status AS s ON s.obs_id = o.obs_id
+				JOIN muse.provenance AS p ON p.obs_id = o.obs_id
+				JOIN muse.ifu_status AS s ON s.file_id = p.input_file_id
 				WHERE o.obs_collection = 'MUSE-GTO' AND s.is_valid = 0
 		]]></meta>
 		<meta name="_example" title="Night summary"><![CDATA[
@@ -180,22 +190,22 @@
 
 			.. tapquery::
 
-				SELECT i.night, i.ifu, m.subunit, m.metric_value AS ron, m.unit
+				SELECT i.night AS night, i.ifu AS ifu, m.subunit AS quadrant, m.metric_value AS ron, m.unit AS unit
 				FROM muse.inputs AS i
 				JOIN muse.metrics AS m ON m.file_id = i.file_id
 				WHERE i.catg = 'MASTER_BIAS' AND m.name = 'QC BIAS MASTERi RON'
-				ORDER BY i.night, i.ifu, m.subunit
+				ORDER BY night, ifu, quadrant
 		]]></meta>
-		<meta name="_example" title="Public AO cubes with good sky subtraction"><![CDATA[
-			Cubes taken with adaptive optics that are already public, by airmass:
+		<meta name="_example" title="Public cubes, best sky subtraction first"><![CDATA[
+			Cubes already public (released before 2026), the best sky subtraction first (sky_residual: the residual over what noise alone gives, 1 is noise-limited):
 
 			.. tapquery::
 
 				SELECT obs_publisher_did, ins_mode, airmass, sky_residual, obs_release_date
 				FROM ivoa.obscore
-				WHERE obs_collection = 'MUSE-GTO' AND ins_mode LIKE 'WFM-AO%'
+				WHERE obs_collection = 'MUSE-GTO' AND dataproduct_type = 'cube'
 				  AND obs_release_date < '2026-01-01'
-				ORDER BY airmass
+				ORDER BY sky_residual
 		]]></meta>
 	</STREAM>
 
@@ -218,6 +228,9 @@
 		<publish render="external" sets="local">
 			<meta name="accessURL">\\getConfig{web}{serverURL}/</meta>
 			<meta name="urlUse">base</meta>
+			<meta name="capabilityId">ivo://\\getConfig{ivoa}{authority}/std/site-login</meta>
+			<meta name="description">The whole site: every URL below this one (DataLink,
+				SODA, previews, /getproduct) takes the same credentials.</meta>
 		</publish>
 	</NXSTREAM>
 

@@ -115,6 +115,13 @@ def _prepare(engine: Engine, data: Path) -> dict[str, str]:
                          {"u": name, "h": digest})
         conn.execute(text("INSERT INTO qc.user_groups SELECT user_id, :g FROM qc.users "
                           "WHERE username = 'member'"), {"g": owner})
+        # QC found IFU 7 of a raw exposure of the other cube invalid (as QC does)
+        other = ids["DATACUBE_FINAL_2.fits"]
+        conn.execute(text(
+            "INSERT INTO qc.ifu_status (file_id, ifu, is_valid, flags) "
+            "SELECT v.input_file_id, 7, false, '{bias.level}' FROM qc.provenance v "
+            "JOIN qc.raw_frames r ON r.file_id = v.input_file_id "
+            "WHERE v.file_id = :c AND r.dpr_catg = 'SCIENCE' LIMIT 1"), {"c": other})
         png = data / "white_light_1.png"
         _png(png)
         conn.execute(text("INSERT INTO qc.qc_images (file_id, kind, path) "
