@@ -8,8 +8,9 @@
 		their owner group only until their release date.
 	</meta>
 	<meta name="creationDate">2026-11-23T00:00:00</meta>
-	<meta name="subject">integral field spectroscopy</meta>
-	<meta name="subject">quality control</meta>
+	<!-- subjects from the IVOA UAT (http://ivoa.net/rdf/uat), as dachs val wants -->
+	<meta name="subject">spectroscopy</meta>
+	<meta name="subject">virtual-observatories</meta>
 	<meta name="creator.name">MUSE GTO consortium</meta>
 	<meta name="facility">ESO VLT</meta>
 	<meta name="instrument">MUSE</meta>
@@ -158,11 +159,17 @@
 		<column name="em_res_power" type="real" ucd="spect.resolution"
 			description="Typical spectral resolving power"/>
 		<column name="em_xel" type="bigint" ucd="meta.number"
-			description="Number of spectral pixels"/>
+			description="Number of spectral pixels">
+			<values nullLiteral="-1"/>
+		</column>
 		<column name="s_xel1" type="bigint" ucd="meta.number"
-			description="Number of pixels along the first spatial axis"/>
+			description="Number of pixels along the first spatial axis">
+			<values nullLiteral="-1"/>
+		</column>
 		<column name="s_xel2" type="bigint" ucd="meta.number"
-			description="Number of pixels along the second spatial axis"/>
+			description="Number of pixels along the second spatial axis">
+			<values nullLiteral="-1"/>
+		</column>
 		<column name="s_pixel_scale" type="real" unit="arcsec" ucd="phys.angSize;instr.pixel"
 			description="Spatial sampling"/>
 		<column name="qa_state" type="text" ucd="meta.code.qual"
@@ -357,7 +364,9 @@
 		<column name="filename" type="text" ucd="meta.id;meta.file"
 			description="File name"/>
 		<column name="size_bytes" type="bigint" unit="byte" ucd="phys.size;meta.file"
-			description="Size of the file in bytes"/>
+			description="Size of the file in bytes">
+			<values nullLiteral="-1"/>
+		</column>
 		<column name="checksum" type="text" ucd="meta.checksum"
 			description="sha256:HEX of the whole file (NULL when not taken at ingest)"/>
 	</table>
@@ -523,4 +532,67 @@
 			</dataFunction>
 		</datalinkCore>
 	</service>
+
+	<!-- ===================== regression tests (dachs test) ===================== -->
+
+	<regSuite title="MUSE products, DataLink, SODA and protection" sequential="True">
+		<regTest title="TAP: ivoa.obscore holds published MUSE products">
+			<url parSet="TAP" QUERY="SELECT COUNT(*) AS n FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO'">/tap/sync</url>
+			<code>
+				self.assertTrue(self.getFirstVOTableRow()["n"] > 0)
+			</code>
+		</regTest>
+		<regTest title="SIAv2 finds MUSE cubes">
+			<url COLLECTION="MUSE-GTO" DPTYPE="cube"
+				>/__system__/siap2/sitewide/siap2.xml</url>
+			<code>
+				self.assertTrue(len(self.getVOTableRows()) > 0)
+			</code>
+		</regTest>
+		<regTest title="ObsCore access_url of a public cube is its DataLink">
+			<url parSet="TAP" QUERY="SELECT TOP 1 c.dl_url FROM muse.cubes AS c
+				WHERE c.embargo IS NULL AND c.dptype = 'cube'">/tap/sync</url>
+			<code>
+				self.followUp.url.content_ = self.getFirstVOTableRow()["dl_url"]
+			</code>
+		</regTest>
+		<regTest title="DataLink: #this and a SODA service descriptor">
+			<url>dl/dlmeta</url>
+			<code>
+				self.assertHasStrings("#this", "ivo://ivoa.net/std/SODA#sync-1.0")
+			</code>
+		</regTest>
+		<regTest title="SODA: a BAND cutout of a public cube">
+			<url parSet="TAP" QUERY="SELECT TOP 1 c.pub_did FROM muse.cubes AS c
+				WHERE c.embargo IS NULL AND c.dptype = 'cube'">/tap/sync</url>
+			<code>
+				from urllib.parse import quote
+				did = self.getFirstVOTableRow()["pub_did"]
+				self.followUp.url.content_ = (base.makeAbsoluteURL("/muse/q/dl/dlget")
+					+ "?ID=" + quote(did, safe="") + "&amp;BAND=" + quote("6e-07 6.01e-07"))
+			</code>
+		</regTest>
+		<regTest title="SODA answers FITS">
+			<url>dl/dlget</url>
+			<code>
+				self.assertHTTPStatus(200)
+				self.assertTrue(self.data.startswith(b"SIMPLE  ="))
+			</code>
+		</regTest>
+		<regTest title="An embargoed product exists">
+			<url parSet="TAP" QUERY="SELECT TOP 1 accref FROM muse.cubes
+				WHERE embargo IS NOT NULL">/tap/sync</url>
+			<code>
+				# TAP serves accref as the product's /getproduct URL
+				self.followUp.url.content_ = self.getFirstVOTableRow()["accref"]
+			</code>
+		</regTest>
+		<regTest title="... and is refused to anonymous clients">
+			<url>dl/dlmeta</url>
+			<code>
+				self.assertHTTPStatus(401)
+			</code>
+		</regTest>
+	</regSuite>
 </resource>

@@ -5,6 +5,7 @@
 		Proprietary spectra are served to members of their owner group only.</meta>
 	<meta name="creationDate">2026-11-23T00:00:00</meta>
 	<meta name="subject">spectroscopy</meta>
+	<meta name="subject">virtual-observatories</meta>
 	<meta name="creator.name">MUSE GTO consortium</meta>
 	<meta name="instrument">MUSE</meta>
 	<meta name="facility">ESO VLT</meta>
@@ -135,4 +136,21 @@
 			<FEED source="//ssap#hcd_condDescs"/>
 		</ssapCore>
 	</service>
+
+	<regSuite title="MUSE spectra">
+		<regTest title="SSA answers MUSE spectra">
+			<url REQUEST="queryData" MAXREC="5">ssa/ssap.xml</url>
+			<code>
+				self.assertTrue(len(self.getVOTableRows()) > 0)
+			</code>
+		</regTest>
+		<regTest title="TAP: muse.spectra are in ivoa.obscore">
+			<url parSet="TAP" QUERY="SELECT COUNT(*) AS n FROM ivoa.obscore
+				WHERE dataproduct_type = 'spectrum' AND obs_collection = 'MUSE-GTO'"
+				>/tap/sync</url>
+			<code>
+				self.assertTrue(self.getFirstVOTableRow()["n"] > 0)
+			</code>
+		</regTest>
+	</regSuite>
 </resource>
