@@ -40,6 +40,12 @@
 			dimmSeeing="dimm_seeing"
 			airmass="airmass"
 			releaseDate="obs_release_date">//obscore#publishSSAPHCD</mixin>
+		<!-- ivoa.obscore's spectra branch: DaCHS runs a cone as q3c_join over the
+		     view's s_ra/s_dec (here degrees(long/lat(ssa_location))) with enable_seqscan
+		     off; without this index the branch is a seq scan costed at 1e10 -->
+		<index columns="ssa_location" name="spectra_q3c"
+			>q3c_ang2ipix(degrees(long(ssa_location)), degrees(lat(ssa_location)))</index>
+		<index columns="s_region" method="GIST"/>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
 		<column name="qa_state" type="text" ucd="meta.code.qual"
