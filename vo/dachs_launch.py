@@ -41,49 +41,61 @@ creds.hashMatches = hash_matches
 
 
 class _SecurityMethod(VOR.securityMethod):
-    """``<securityMethod standardID=...>``, or ``<securityMethod/>`` (anonymous) without
-    an id. DaCHS 2.7 writes the attribute as ``standardId``, which VOResource does not
-    know (clients such as pyvo then see anonymous access only)."""
+    """``<securityMethod standardID=...>``: DaCHS 2.7 writes the attribute as
+    ``standardId``, which VOResource does not know (clients such as pyvo then see
+    anonymous access only)."""
 
     name_ = "securityMethod"
     _a_standardID = None
 
     def isEmpty(self):
-        return False
+        return self.standardID is None
 
 
-_dachs_make_interface = capabilities.InterfaceMaker._makeInterface
+def _named(child, name):
+    return getattr(child, "name_", None) == name
 
-
-def make_interface(self, publication):
-    """DaCHS's interface, its security methods: anonymous, then the site's."""
-    interface = _dachs_make_interface(self, publication)
-    ids = [m.getContent() for m in publication.iterMeta("securityId", propagate=True)]
-    if ids:
-        children = interface._children
-        first = next((i for i, c in enumerate(children)
-                      if getattr(c, "name_", None) == "securityMethod"), len(children))
-        children[:] = [c for c in children if getattr(c, "name_", None) != "securityMethod"]
-        children[first:first] = [_SecurityMethod()] + [
-            _SecurityMethod(standardID=i) for i in ids]
-        interface._isEmptyCache = None
-    return interface
-
-
-capabilities.InterfaceMaker._makeInterface = make_interface
 
 _dachs_capability = capabilities.getCapabilityElement
 
 
 def capability_element(publication):
-    """DaCHS's capability; a ``capabilityId`` meta of the publication becomes its
-    standardID (DaCHS leaves a web page's capability without one, and taplint 3.4 then
-    stops with a NullPointerException)."""
+    """DaCHS's capability, with
+
+    - its interfaces twice when the site declares a ``securityId``: without a
+      securityMethod (anonymous access) and with it (VOResource 1.1 allows one method
+      per interface: several methods are several interfaces);
+    - a ``capabilityId`` meta of the publication as its standardID (DaCHS leaves a web
+      page's capability without one, and taplint 3.4 then stops with a
+      NullPointerException).
+    """
     cap = _dachs_capability(publication)
-    ident = base.getMetaText(publication, "capabilityId", propagate=False,
-                             macroPackage=publication.parent)
-    if cap is not None and ident:
-        cap = cap(standardID=ident)
+    if cap is None:
+        return cap
+    ident = base.getMetaText(publication, "securityId")
+    if ident:
+        # a second, independent build of the same capability gives the second set
+        secured = [c for c in _dachs_capability(publication)._children
+                   if _named(c, "interface")]
+        for interface in secured:
+            kids = interface._children
+            first = next((i for i, c in enumerate(kids) if _named(c, "securityMethod")), 1)
+            kids[:] = [c for c in kids if not _named(c, "securityMethod")]
+            kids.insert(first, _SecurityMethod(standardID=ident))
+            interface._isEmptyCache = None
+        children = cap._children
+        for interface in children:
+            if _named(interface, "interface"):
+                interface._children[:] = [c for c in interface._children
+                                          if not _named(c, "securityMethod")]
+                interface._isEmptyCache = None
+        last = max(i for i, c in enumerate(children) if _named(c, "interface"))
+        children[last + 1:last + 1] = secured
+        cap._isEmptyCache = None
+    standard = base.getMetaText(publication, "capabilityId", propagate=False,
+                                macroPackage=publication.parent)
+    if standard:
+        cap = cap(standardID=standard)
     return cap
 
 

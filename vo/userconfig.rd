@@ -251,7 +251,7 @@
 			advanced queries including uploads, all this data is also available
 			through ObsTAP.
 		</meta>
-		<meta name="creationDate">2016-08-05T12:40:00</meta>
+		<meta name="creationDate">2026-11-23T00:00:00</meta>
 		<meta name="subject">virtual-observatories</meta>
 		<meta name="shortName">\\metaString{authority.shortName} SIA2</meta>
 		<meta name="title">\getConfig{web}{sitename} SIAP Version 2 Service</meta>

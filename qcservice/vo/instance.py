@@ -113,6 +113,15 @@ class Instance:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def site_meta(self) -> str:
+        """DaCHS's defaultmeta.txt: the site metadata of the registry records, from the
+        MUSEDC_VO_* settings (one place: vo/defaultmeta.txt is the template)."""
+        vo = self.vo
+        return (TEMPLATE_DIR / "defaultmeta.txt").read_text().format(
+            publisher=vo.publisher, contact_name=vo.contact_name,
+            contact_email=vo.contact_email, site_title=vo.site_title,
+            site_description=vo.site_description)
+
     def write_rc(self) -> None:
         """Generate gavo.rc from vo/gavo.rc.template."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -127,8 +136,8 @@ class Instance:
         """Copy userconfig.rd, site metadata and the RDs into the instance."""
         etc = self.root / "etc"
         etc.mkdir(parents=True, exist_ok=True)
-        for name in ("userconfig.rd", "defaultmeta.txt"):
-            shutil.copy2(TEMPLATE_DIR / name, etc / name)
+        shutil.copy2(TEMPLATE_DIR / "userconfig.rd", etc / "userconfig.rd")
+        (etc / "defaultmeta.txt").write_text(self.site_meta())
         for rd_dir in RESOURCES_DIR.iterdir():
             if rd_dir.is_dir():
                 shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,

@@ -18,6 +18,9 @@ from qcservice.vo.qcstage import qc_rows, spectra_rows
 from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
 
 
+REGISTERED = ("//services", "//tap", "//siap2", "muse/q", "muse/ssa")
+
+
 @dataclass(frozen=True)
 class PublishReport:
     products: int
@@ -83,6 +86,9 @@ def publish(engine: Engine, inst: Instance) -> PublishReport:
         counts = stage(engine, inst)
         inst.run("imp", "muse/q")
         inst.run("imp", "muse/ssa")
+        # the resource records of the OAI-PMH interface: authority, registry, TAP (with
+        # its tables), SIAv2, SSA; DataLink/SODA are capabilities of the products' tables
+        inst.run("pub", *REGISTERED)
         users, memberships = sync_users(engine)
     except Exception as exc:
         with engine.begin() as conn:

@@ -137,7 +137,7 @@
 	<service id="ssa" allowed="ssap.xml,form">
 		<meta name="shortName">MUSE spectra SSA</meta>
 		<meta name="title">MUSE GTO extracted spectra</meta>
-		<publish render="ssap.xml" sets="ivo_managed"/>
+		<publish render="ssap.xml" sets="ivo_managed,local"/>
 		<ssapCore queriedTable="spectra">
 			<FEED source="//ssap#hcd_condDescs"/>
 		</ssapCore>
