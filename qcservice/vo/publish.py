@@ -17,7 +17,6 @@ from qcservice.vo.instance import Instance
 from qcservice.vo.qcstage import qc_rows, spectra_rows
 from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
 
-
 REGISTERED = ("//services", "//tap", "//siap2", "muse/q", "muse/ssa")
 
 
