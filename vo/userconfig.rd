@@ -5,67 +5,20 @@
 
 	<!-- MUSE GTO data centre: QC columns of ivoa.obscore (README.md, "VO services").
 	     After changing them run `musedc vo init`, which refreshes obscore. -->
+	<!-- generated from qcservice/vo/obscore_columns.py (the one declaration) -->
 	<STREAM id="obscore-extraevents">
 		<property name="obscoreClause" cumulate="True">
 			,
-			CAST(\\qaState AS text) AS qa_state,
-			CAST(\\nValidIfu AS smallint) AS n_valid_ifu,
-			CAST(\\psfFwhm7000 AS real) AS psf_fwhm_7000,
-			CAST(\\psfFwhmBlue AS real) AS psf_fwhm_blue,
-			CAST(\\psfFwhmRed AS real) AS psf_fwhm_red,
-			CAST(\\skyResidual AS real) AS sky_residual,
-			CAST(\\astrometryRms AS real) AS astrometry_rms,
-			CAST(\\dimmSeeing AS real) AS dimm_seeing,
-			CAST(\\airmass AS real) AS airmass,
-			CAST(\\insMode AS text) AS ins_mode,
-			CAST(\\progId AS text) AS prog_id,
-			CAST(\\releaseDate AS timestamp) AS obs_release_date
+			@OBSCORE_CLAUSE@
 		</property>
 	</STREAM>
 
 	<STREAM id="obscore-extrapars">
-		<mixinPar key="qaState">NULL</mixinPar>
-		<mixinPar key="nValidIfu">NULL</mixinPar>
-		<mixinPar key="psfFwhm7000">NULL</mixinPar>
-		<mixinPar key="psfFwhmBlue">NULL</mixinPar>
-		<mixinPar key="psfFwhmRed">NULL</mixinPar>
-		<mixinPar key="skyResidual">NULL</mixinPar>
-		<mixinPar key="astrometryRms">NULL</mixinPar>
-		<mixinPar key="dimmSeeing">NULL</mixinPar>
-		<mixinPar key="airmass">NULL</mixinPar>
-		<mixinPar key="insMode">NULL</mixinPar>
-		<mixinPar key="progId">NULL</mixinPar>
-		<mixinPar key="releaseDate">NULL</mixinPar>
+		@OBSCORE_PARS@
 	</STREAM>
 
 	<STREAM id="obscore-extracolumns">
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state of the product after quality control (Pass, Usable, Fail, Check, Undefined)" verbLevel="15"/>
-		<column name="n_valid_ifu" type="smallint" ucd="meta.number;instr"
-			description="Number of the 24 MUSE IFUs flagged valid by QC for this product" verbLevel="15">
-			<values nullLiteral="-1"/>
-		</column>
-		<column name="psf_fwhm_7000" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at 7000 Angstrom (QC)" verbLevel="15"/>
-		<column name="psf_fwhm_blue" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at the blue end (5000 Angstrom, QC)" verbLevel="15"/>
-		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at the red end (9000 Angstrom, QC)" verbLevel="15"/>
-		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Sky-subtraction residual over what noise alone gives (RMS ratio at the sky lines; 1: noise-limited; QC)" verbLevel="15"/>
-		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
-			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)" verbLevel="15"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation (mean of TEL AMBI FWHM START/END)" verbLevel="15"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass of the observation" verbLevel="15"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE), e.g. WFM-NOAO-N" verbLevel="15"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier (ESO OBS PROG ID)" verbLevel="15"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			utype="obscore:curation.releasedate"
-			description="Date the data became or become public; proprietary before it" verbLevel="15"/>
+		@OBSCORE_COLUMNS@
 	</STREAM>
 
 

@@ -136,12 +136,16 @@ class Instance:
         """Copy userconfig.rd, site metadata and the RDs into the instance."""
         etc = self.root / "etc"
         etc.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE_DIR / "userconfig.rd", etc / "userconfig.rd")
+        from qcservice.vo.obscore_columns import render
+
+        (etc / "userconfig.rd").write_text(render((TEMPLATE_DIR / "userconfig.rd").read_text()))
         (etc / "defaultmeta.txt").write_text(self.site_meta())
         for rd_dir in RESOURCES_DIR.iterdir():
             if rd_dir.is_dir():
                 shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("__pycache__", "stage"))
+                for rd in (self.inputs / rd_dir.name).glob("*.rd"):
+                    rd.write_text(render(rd.read_text()))
         self.stage_dir.mkdir(parents=True, exist_ok=True)
         self.chown()
 
@@ -182,6 +186,11 @@ class Instance:
             self.run("init", "-d", dsn(self.vo.settings))
         self.chown()
         self.run("imp", "//obscore", "refreshAfterSchemaUpdate", check=False)
+        if (self.stage_dir / "products.jsonl").exists():
+            # published before: its tables follow the (maybe changed) RDs before the
+            # obscore view is rebuilt over them
+            for rd in ("muse/q", "muse/ssa"):
+                self.run("imp", rd)
         self.run("imp", "//obscore")
         marker = self.root / "state" / "musedc-initialised"
         marker.parent.mkdir(parents=True, exist_ok=True)

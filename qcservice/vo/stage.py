@@ -79,6 +79,9 @@ SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
        (SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
         AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1) AS preview_path,
        x.first_start, x.last_end, x.exptime_sum, x.n_exposures,
+       (SELECT count(DISTINCT v.input_name) FROM qc.provenance v WHERE v.file_id = f.file_id
+        AND v.role = 'raw' AND v.input_catg = 'OBJECT') AS n_object_inputs,
+       GREATEST(f.updated_at, q.updated_at) AS last_mod,
        {qc}
 FROM qc.products p
 JOIN qc.files f USING (file_id)
@@ -212,6 +215,12 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "qa_state": r["qa_state"],
             **{name: r[name] for name in QC_METRICS},
             "dimm_seeing": r["dimm_fwhm"], "airmass": r["airmass"],
+            # exposures combined: the catalogued raw science frames, else the OBJECT
+            # frames the header's provenance names (a real cube's raws are not here)
+            "n_obs": r["n_exposures"] or r["n_object_inputs"] or None,
+            "obstech": "IFU",
+            "last_mod_date": r["last_mod"].astimezone(dt.UTC).replace(tzinfo=None)
+                             .isoformat(),
             "ins_mode": r["ins_mode"], "prog_id": r["prog_id"],
             "obs_release_date": dt.datetime.combine(r["release_date"], dt.time()).isoformat(),
             **geo,

@@ -100,18 +100,8 @@
 			o_ucd="'phot.flux.density;em.wl'"
 			facility_name="'ESO-VLT-U4'"
 			instrument_name="'MUSE'"
-			qaState="qa_state"
-			nValidIfu="n_valid_ifu"
-			psfFwhm7000="psf_fwhm_7000"
-			psfFwhmBlue="psf_fwhm_blue"
-			psfFwhmRed="psf_fwhm_red"
-			skyResidual="sky_residual"
-			astrometryRms="astrometry_rms"
-			dimmSeeing="dimm_seeing"
-			airmass="airmass"
-			insMode="ins_mode"
-			progId="prog_id"
-			releaseDate="obs_release_date">//obscore#publish</mixin>
+			em_ucd="'em.wl'"
+			@CUBES_BINDINGS@>//obscore#publish</mixin>
 
 		<index columns="s_ra, s_dec">q3c_ang2ipix(s_ra, s_dec)</index>
 		<index columns="s_ra, s_dec" name="cubes_pos_spoint" method="GIST"
@@ -172,32 +162,8 @@
 		</column>
 		<column name="s_pixel_scale" type="real" unit="arcsec" ucd="phys.angSize;instr.pixel"
 			description="Spatial sampling"/>
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state (Pass, Usable, Fail, Check, Undefined)"/>
-		<column name="n_valid_ifu" type="smallint" ucd="meta.number;instr"
-			description="Number of IFUs flagged valid by QC">
-			<values nullLiteral="-1"/>
-		</column>
-		<column name="psf_fwhm_7000" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 7000 A"/>
-		<column name="psf_fwhm_blue" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 5000 A"/>
-		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 9000 A"/>
-		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Sky-subtraction residual over what noise alone gives (RMS ratio at the sky lines; 1: noise-limited)"/>
-		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
-			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE)"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			description="Release date: proprietary before it"/>
+		<!-- the QC and ESO columns of ivoa.obscore: qcservice/vo/obscore_columns.py -->
+		@CUBES_COLUMNS@
 	</table>
 
 	<table id="previews" onDisk="True" primary="accref">

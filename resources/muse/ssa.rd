@@ -34,12 +34,7 @@
 			obsId="obs_id"
 			coverage="s_region"
 			facilityName="'ESO-VLT-U4'"
-			qaState="qa_state"
-			insMode="ins_mode"
-			progId="prog_id"
-			dimmSeeing="dimm_seeing"
-			airmass="airmass"
-			releaseDate="obs_release_date">//obscore#publishSSAPHCD</mixin>
+			@SPECTRA_BINDINGS@>//obscore#publishSSAPHCD</mixin>
 		<!-- ivoa.obscore's spectra branch: DaCHS runs a cone as q3c_join over the
 		     view's s_ra/s_dec (here degrees(long/lat(ssa_location))) with enable_seqscan
 		     off; without this index the branch is a seq scan costed at 1e10 -->
@@ -48,24 +43,14 @@
 		<index columns="s_region" method="GIST"/>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state of the spectrum"/>
 		<column name="obs_id" type="text" ucd="meta.id"
 			description="Observation identifier (the key of the QC tables)"/>
 		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
 		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg" ucd="pos.outline;obs.field"
 			description="Extraction aperture (an octagon around the aperture circle)"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE)"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			description="Release date: proprietary before it"/>
+		<!-- the QC columns it shares with ivoa.obscore: qcservice/vo/obscore_columns.py -->
+		@SPECTRA_COLUMNS@
 		<column name="cube_accref" type="text" ucd="meta.ref"
 			description="Access reference of the published cube the spectrum was extracted from (DataLink #progenitor)"/>
 	</table>

@@ -9,6 +9,8 @@ import pyvo
 from astropy import units as u
 from sqlalchemy import text
 
+from qcservice.vo.obscore_columns import COLUMNS
+
 pytestmark = pytest.mark.slow
 
 
@@ -53,3 +55,23 @@ def test_every_unit_tap_serves_is_a_vounit(vo_service):
     metrics = tap.search("SELECT DISTINCT unit FROM muse.metrics WHERE unit IS NOT NULL")
     assert len(metrics) >= 3
     assert [r["unit"] for r in metrics if not _vounit_ok(r["unit"])] == []
+
+
+def test_extra_columns_are_served_as_declared_once(vo_service):
+    """ivoa.obscore, muse.cubes and muse.spectra serve each extra column with the name,
+    unit, UCD and description of its one declaration (qcservice/vo/obscore_columns.py)."""
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    rows = tap.search("SELECT table_name, column_name, unit, ucd, description FROM "
+                      "TAP_SCHEMA.columns WHERE table_name IN "
+                      "('ivoa.obscore', 'muse.cubes', 'muse.spectra')", maxrec=10000)
+    served = {(r["table_name"], r["column_name"]): r for r in rows}
+    for c in COLUMNS:
+        tables = ["ivoa.obscore", "muse.cubes"] + (["muse.spectra"] if c.spectra else [])
+        for table in tables:
+            r = served[(table, c.name)]
+            assert (r["unit"] or "", r["ucd"], " ".join(r["description"].split())) == \
+                (c.unit, c.ucd, c.description), (table, c.name)
+    cube = tap.search("SELECT n_obs, obstech, last_mod_date, em_ucd FROM ivoa.obscore WHERE "
+                      f"obs_publisher_did = '{vo_service.pubdid(vo_service.embargoed)}'")[0]
+    assert cube["n_obs"] >= 2 and cube["obstech"] == "IFU" and cube["em_ucd"] == "em.wl"
+    assert cube["last_mod_date"] is not None

@@ -26,7 +26,7 @@ from gavo.protocols import creds, datalink, products, soda
 from gavo.utils import fitstools, pgsphere
 
 DATE_FIELDS = ("p_embargo", "night")
-TIMESTAMP_FIELDS = ("obs_release_date",)
+TIMESTAMP_FIELDS = ("obs_release_date", "last_mod_date")
 
 
 def _to_date(value):
