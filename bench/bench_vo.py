@@ -206,12 +206,16 @@ def _reset_server_peak(inst: Instance) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-def _download(url: str, params: dict, dest: Path) -> None:
+def _download(url: str, params: dict, dest: Path) -> bool:
+    """Fetch into ``dest``; False when the service answers 204 (no pixel in the window)."""
     with requests.get(url, params=params, timeout=900, stream=True) as resp:
         resp.raise_for_status()
+        if resp.status_code == 204:
+            return False
         with dest.open("wb") as f:
             for chunk in resp.iter_content(1 << 20):
                 f.write(chunk)
+    return True
 
 
 def _direct_cutout(cube: Path, window: tuple[slice, ...], out: Path) -> None:
@@ -247,7 +251,9 @@ def _soda(inst: Instance, did: str, cube: Path, shape: tuple[int, int, int]) -> 
         rss0 = _server_status_kb(inst, "VmRSS")
         t0 = time.perf_counter()
         got = cube.with_name("soda.fits")
-        _download(f"{inst.vo.url}/muse/q/dl/dlget", params, got)
+        if not _download(f"{inst.vo.url}/muse/q/dl/dlget", params, got):
+            print(f"  r={radius_arcsec}\" BAND {band}: outside this cube (204), skipped")
+            continue
         elapsed = time.perf_counter() - t0
         growth_mb = (_server_status_kb(inst, "VmHWM") - rss0) / 1024
         with fits.open(got) as hdus:
