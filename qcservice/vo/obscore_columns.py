@@ -83,7 +83,7 @@ COLUMNS = (
     ObscoreColumn("n_obs", "smallint", "meta.number;obs",
                   "Number of raw science exposures combined into the product (as ESO's "
                   "n_obs)", null_literal="-1"),
-    ObscoreColumn("obstech", "text", "meta.code;obs.method",
+    ObscoreColumn("obstech", "text", "meta.code.class;instr.setup",
                   "Observation technique (as ESO's obstech): IFU for MUSE"),
     ObscoreColumn("last_mod_date", "timestamp", "time.processing",
                   "Last change of the product or of its QA decision (as ESO's "
