@@ -158,7 +158,7 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_n
         from qcservice.vo import demo_step
 
         click.echo(f"[6/{steps}] publishing to the Virtual Observatory (DaCHS)")
-        tap_url = demo_step(settings, port=vo_port)
+        tap_url = demo_step(settings, port=vo_port, viewer_url=viewer.url)
         click.echo(f"      TAP service: {tap_url}")
         click.echo(f"      example query (TOPCAT, or pyvo.dal.TAPService(url).search(...)):\n"
                    f"        {EXAMPLE_ADQL}")

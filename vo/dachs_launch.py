@@ -12,6 +12,9 @@ It also puts two checks in front of DaCHS (issue #16):
   a throttled request is answered 429 with Retry-After before DaCHS sees it;
 - a database that cannot be reached is reported as such, without the socket path and
   the pg_hba.conf hint DaCHS would show anyone (they go to DaCHS's log).
+
+And it mends DaCHS 2.7's capabilities (issue #13): the login is declared as VOResource
+spells it (``standardID``, one securityMethod per interface), so pyvo and TOPCAT find it.
 """
 
 import hashlib
@@ -24,6 +27,8 @@ import time
 from gavo import base, utils
 from gavo.base import sqlsupport
 from gavo.protocols import creds
+from gavo.registry import capabilities
+from gavo.registry.model import VOR
 from gavo.web import common
 
 _dachs_hash_matches = creds.hashMatches
@@ -138,6 +143,68 @@ def get_db_connection(*args, **kwargs):
 
 
 sqlsupport.getDBConnection = get_db_connection
+
+
+class _SecurityMethod(VOR.securityMethod):
+    """``<securityMethod standardID=...>``: DaCHS 2.7 writes the attribute as
+    ``standardId``, which VOResource does not know (clients such as pyvo then see
+    anonymous access only)."""
+
+    name_ = "securityMethod"
+    _a_standardID = None
+
+    def isEmpty(self):
+        return self.standardID is None
+
+
+def _named(child, name):
+    return getattr(child, "name_", None) == name
+
+
+_dachs_capability = capabilities.getCapabilityElement
+
+
+def capability_element(publication):
+    """DaCHS's capability, with
+
+    - its interfaces twice when the site declares a ``securityId``: without a
+      securityMethod (anonymous access) and with it (VOResource 1.1 allows one method
+      per interface: several methods are several interfaces);
+    - a ``capabilityId`` meta of the publication as its standardID (DaCHS leaves a web
+      page's capability without one, and taplint 3.4 then stops with a
+      NullPointerException).
+    """
+    cap = _dachs_capability(publication)
+    if cap is None:
+        return cap
+    ident = base.getMetaText(publication, "securityId")
+    if ident:
+        # a second, independent build of the same capability gives the second set
+        secured = [c for c in _dachs_capability(publication)._children
+                   if _named(c, "interface")]
+        for interface in secured:
+            kids = interface._children
+            first = next((i for i, c in enumerate(kids) if _named(c, "securityMethod")), 1)
+            kids[:] = [c for c in kids if not _named(c, "securityMethod")]
+            kids.insert(first, _SecurityMethod(standardID=ident))
+            interface._isEmptyCache = None
+        children = cap._children
+        for interface in children:
+            if _named(interface, "interface"):
+                interface._children[:] = [c for c in interface._children
+                                          if not _named(c, "securityMethod")]
+                interface._isEmptyCache = None
+        last = max(i for i, c in enumerate(children) if _named(c, "interface"))
+        children[last + 1:last + 1] = secured
+        cap._isEmptyCache = None
+    standard = base.getMetaText(publication, "capabilityId", propagate=False,
+                                macroPackage=publication.parent)
+    if standard:
+        cap = cap(standardID=standard)
+    return cap
+
+
+capabilities.getCapabilityElement = capability_element
 
 if __name__ == "__main__":
     from gavo.user.cli import main

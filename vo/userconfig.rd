@@ -5,67 +5,20 @@
 
 	<!-- MUSE GTO data centre: QC columns of ivoa.obscore (README.md, "VO services").
 	     After changing them run `musedc vo init`, which refreshes obscore. -->
+	<!-- generated from qcservice/vo/obscore_columns.py (the one declaration) -->
 	<STREAM id="obscore-extraevents">
 		<property name="obscoreClause" cumulate="True">
 			,
-			CAST(\\qaState AS text) AS qa_state,
-			CAST(\\nValidIfu AS smallint) AS n_valid_ifu,
-			CAST(\\psfFwhm7000 AS real) AS psf_fwhm_7000,
-			CAST(\\psfFwhmBlue AS real) AS psf_fwhm_blue,
-			CAST(\\psfFwhmRed AS real) AS psf_fwhm_red,
-			CAST(\\skyResidual AS real) AS sky_residual,
-			CAST(\\astrometryRms AS real) AS astrometry_rms,
-			CAST(\\dimmSeeing AS real) AS dimm_seeing,
-			CAST(\\airmass AS real) AS airmass,
-			CAST(\\insMode AS text) AS ins_mode,
-			CAST(\\progId AS text) AS prog_id,
-			CAST(\\releaseDate AS timestamp) AS obs_release_date
+			@OBSCORE_CLAUSE@
 		</property>
 	</STREAM>
 
 	<STREAM id="obscore-extrapars">
-		<mixinPar key="qaState">NULL</mixinPar>
-		<mixinPar key="nValidIfu">NULL</mixinPar>
-		<mixinPar key="psfFwhm7000">NULL</mixinPar>
-		<mixinPar key="psfFwhmBlue">NULL</mixinPar>
-		<mixinPar key="psfFwhmRed">NULL</mixinPar>
-		<mixinPar key="skyResidual">NULL</mixinPar>
-		<mixinPar key="astrometryRms">NULL</mixinPar>
-		<mixinPar key="dimmSeeing">NULL</mixinPar>
-		<mixinPar key="airmass">NULL</mixinPar>
-		<mixinPar key="insMode">NULL</mixinPar>
-		<mixinPar key="progId">NULL</mixinPar>
-		<mixinPar key="releaseDate">NULL</mixinPar>
+		@OBSCORE_PARS@
 	</STREAM>
 
 	<STREAM id="obscore-extracolumns">
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state of the product after quality control (Pass, Usable, Fail, Check, Undefined)" verbLevel="15"/>
-		<column name="n_valid_ifu" type="smallint" ucd="meta.number;instr"
-			description="Number of the 24 MUSE IFUs flagged valid by QC for this product" verbLevel="15">
-			<values nullLiteral="-1"/>
-		</column>
-		<column name="psf_fwhm_7000" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at 7000 Angstrom (QC)" verbLevel="15"/>
-		<column name="psf_fwhm_blue" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at the blue end (5000 Angstrom, QC)" verbLevel="15"/>
-		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="FWHM of the point spread function at the red end (9000 Angstrom, QC)" verbLevel="15"/>
-		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Relative residual of the sky subtraction (QC)" verbLevel="15"/>
-		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
-			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)" verbLevel="15"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation (mean of TEL AMBI FWHM START/END)" verbLevel="15"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass of the observation" verbLevel="15"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE), e.g. WFM-NOAO-N" verbLevel="15"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier (ESO OBS PROG ID)" verbLevel="15"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			utype="obscore:curation.releasedate"
-			description="Date the data became or become public; proprietary before it" verbLevel="15"/>
+		@OBSCORE_COLUMNS@
 	</STREAM>
 
 
@@ -134,16 +87,25 @@
 <!-- ============================= TAP ========================== -->
 
 	<STREAM id="tapexamples">
-		<meta name="_example" title="Good-seeing MUSE cubes in a region"><![CDATA[
-			MUSE cubes whose PSF FWHM at 7000 Angstrom is under 0.7 arcsec, within one degree of a position, best first:
+		<meta name="_example" title="MUSE data around a position"><![CDATA[
+			Every MUSE product (cubes, images, spectra) within 0.1 degree of Abell 478, with its QA state and PSF FWHM; access_url is the product's DataLink:
 
 			.. tapquery::
 
-				SELECT obs_publisher_did, target_name, psf_fwhm_7000, dimm_seeing, access_url
+				SELECT obs_publisher_did, dataproduct_type, target_name, qa_state, psf_fwhm_7000, access_url
+				FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO'
+				  AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 63.356, 10.466, 0.1))
+		]]></meta>
+		<meta name="_example" title="Good-seeing MUSE cubes"><![CDATA[
+			MUSE cubes whose PSF FWHM at 7000 Angstrom is under 0.8 arcsec, best first:
+
+			.. tapquery::
+
+				SELECT obs_publisher_did, target_name, psf_fwhm_7000, dimm_seeing, t_exptime
 				FROM ivoa.obscore
 				WHERE obs_collection = 'MUSE-GTO' AND dataproduct_type = 'cube'
-				  AND psf_fwhm_7000 < 0.7
-				  AND 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 63.36, 10.46, 1.0))
+				  AND psf_fwhm_7000 < 0.8
 				ORDER BY psf_fwhm_7000
 		]]></meta>
 		<meta name="_example" title="Nights where IFUs failed"><![CDATA[
@@ -157,13 +119,14 @@
 				ORDER BY night DESC, ifu
 		]]></meta>
 		<meta name="_example" title="ObsCore joined with per-IFU QC"><![CDATA[
-			Cubes in ivoa.obscore together with the IFUs QC rejected (one ADQL query over both):
+			Cubes in ivoa.obscore together with the IFUs QC rejected in the exposures and calibrations they were made from (one ADQL query over three tables):
 
 			.. tapquery::
 
-				SELECT o.obs_id, o.target_name, o.qa_state, o.n_valid_ifu, s.ifu, s.flags
+				SELECT o.obs_id, o.target_name, o.qa_state, o.n_valid_ifu, p.role, s.ifu, s.flags
 				FROM ivoa.obscore AS o
-				JOIN muse.ifu_status AS s ON s.obs_id = o.obs_id
+				JOIN muse.provenance AS p ON p.obs_id = o.obs_id
+				JOIN muse.ifu_status AS s ON s.file_id = p.input_file_id
 				WHERE o.obs_collection = 'MUSE-GTO' AND s.is_valid = 0
 		]]></meta>
 		<meta name="_example" title="Night summary"><![CDATA[
@@ -180,22 +143,22 @@
 
 			.. tapquery::
 
-				SELECT i.night, i.ifu, m.subunit, m.metric_value AS ron, m.unit
+				SELECT i.night AS night, i.ifu AS ifu, m.subunit AS quadrant, m.metric_value AS ron, m.unit AS unit
 				FROM muse.inputs AS i
 				JOIN muse.metrics AS m ON m.file_id = i.file_id
 				WHERE i.catg = 'MASTER_BIAS' AND m.name = 'QC BIAS MASTERi RON'
-				ORDER BY i.night, i.ifu, m.subunit
+				ORDER BY night, ifu, quadrant
 		]]></meta>
-		<meta name="_example" title="Public AO cubes with good sky subtraction"><![CDATA[
-			Cubes taken with adaptive optics that are already public, by airmass:
+		<meta name="_example" title="Public cubes, best sky subtraction first"><![CDATA[
+			Cubes already public (released before 2026), the best sky subtraction first (sky_residual: the residual over what noise alone gives, 1 is noise-limited):
 
 			.. tapquery::
 
 				SELECT obs_publisher_did, ins_mode, airmass, sky_residual, obs_release_date
 				FROM ivoa.obscore
-				WHERE obs_collection = 'MUSE-GTO' AND ins_mode LIKE 'WFM-AO%'
+				WHERE obs_collection = 'MUSE-GTO' AND dataproduct_type = 'cube'
 				  AND obs_release_date < '2026-01-01'
-				ORDER BY airmass
+				ORDER BY sky_residual
 		]]></meta>
 	</STREAM>
 
@@ -210,6 +173,18 @@
 
 			Tables exposed through this endpoint include: \\tablesForTAP.
 		</meta>
+		<!-- MUSE GTO data centre: the whole site as one base URL with the site's
+		     securityMethods (anonymous, HTTP basic), so that a client that learns logins
+		     from TAP's capabilities (pyvo's AuthSession, TOPCAT) sends the same
+		     credentials to DataLink, SODA, previews and /getproduct, and across the
+		     //obscore DataLink redirect. -->
+		<publish render="external" sets="local">
+			<meta name="accessURL">\\getConfig{web}{serverURL}/</meta>
+			<meta name="urlUse">base</meta>
+			<meta name="capabilityId">ivo://\\getConfig{ivoa}{authority}/std/site-login</meta>
+			<meta name="description">The whole site: every URL below this one (DataLink,
+				SODA, previews, /getproduct) takes the same credentials.</meta>
+		</publish>
 	</NXSTREAM>
 
 	<NXSTREAM id="sitewidesiap2-extras">
@@ -229,7 +204,7 @@
 			advanced queries including uploads, all this data is also available
 			through ObsTAP.
 		</meta>
-		<meta name="creationDate">2016-08-05T12:40:00</meta>
+		<meta name="creationDate">2026-11-23T00:00:00</meta>
 		<meta name="subject">virtual-observatories</meta>
 		<meta name="shortName">\\metaString{authority.shortName} SIA2</meta>
 		<meta name="title">\getConfig{web}{sitename} SIAP Version 2 Service</meta>

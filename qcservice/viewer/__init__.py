@@ -16,7 +16,7 @@ from qcservice.config import Settings
 from qcservice.viewer.auth import here
 
 DEFAULT_VO_URL = "http://127.0.0.1:8090/"
-DEFAULT_DATALINK = "{vo}muse/q/dl/dlmeta?ID={file_id}"
+DEFAULT_DATALINK = "{vo}muse/q/dl/dlmeta?ID={pubdid}"
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
@@ -25,7 +25,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
 
     ``MUSEDC_VO_URL`` (default http://127.0.0.1:8090/) is where the VO services are;
     ``MUSEDC_VO_DATALINK`` the DataLink URL template of a product ({vo}, {file_id},
-    {filename}).
+    {filename}, {pubdid}: its publisher DID, URL-encoded).
     """
     from qcservice.viewer import auth, calib, cube, db, files, pages, plots, summary, validate
     from qcservice.viewer import errors as viewer_errors

@@ -21,9 +21,16 @@ HELP = {
     "vo_port": f"TCP port of the DaCHS server (default {DEFAULT_PORT})",
     "vo_bind": "address DaCHS listens on (default 127.0.0.1)",
     "vo_server_url": "public base URL of DaCHS (default http://localhost:PORT)",
-    "vo_authority": "IVOA authority of the data centre (default musedc.example)",
+    "vo_authority": "IVOA authority of the data centre (default musedc.invalid: not registered)",
     "vo_publishable": "QA states that reach ObsCore, comma-separated (default Pass,Usable)",
-    "viewer_url": "base URL of the QA viewer, for DataLink #auxiliary links",
+    "vo_contact_email": "contact e-mail of the VO services in registry records "
+                        "(default vo-admin@musedc.invalid: a local placeholder)",
+    "vo_contact_name": "contact name in registry records",
+    "vo_publisher": "publisher (organisation) in registry records",
+    "vo_site_title": "title of the site (root page, registry records)",
+    "vo_site_description": "description of the site (root page, registry records)",
+    "viewer_url": "base URL of the QA viewer, for DataLink #auxiliary links "
+                  "(default http://localhost:8080)",
 }
 
 
@@ -35,9 +42,16 @@ class VOConfig:
     port: int = DEFAULT_PORT
     bind: str = "127.0.0.1"
     server_url: str = ""
-    authority: str = "musedc.example"
+    # .invalid: clearly local values until the operator registers the site
+    authority: str = "musedc.invalid"
+    contact_email: str = "vo-admin@musedc.invalid"
+    contact_name: str = "MUSE GTO data centre (local installation)"
+    publisher: str = "MUSE GTO consortium data centre"
+    site_title: str = "MUSE GTO data centre"
+    site_description: str = ("Quality-controlled MUSE GTO data products (cubes, images, "
+                             "spectra) with their QC results.")
     publishable: tuple[str, ...] = DEFAULT_PUBLISHABLE
-    viewer_url: str = "http://localhost:5000"
+    viewer_url: str = "http://localhost:8080"      # `musedc viewer serve`'s default
 
     @property
     def root(self) -> Path:
@@ -81,7 +95,12 @@ def load_vo_config(settings: Settings, env: dict[str, str] | None = None,
     except ValueError as exc:
         raise ConfigError(f"MUSEDC_VO_PORT: not a port: {env['MUSEDC_VO_PORT']!r}") from exc
     for key, name in (("bind", "MUSEDC_VO_BIND"), ("server_url", "MUSEDC_VO_SERVER_URL"),
-                      ("authority", "MUSEDC_VO_AUTHORITY"), ("viewer_url", "MUSEDC_VIEWER_URL")):
+                      ("authority", "MUSEDC_VO_AUTHORITY"), ("viewer_url", "MUSEDC_VIEWER_URL"),
+                      ("contact_email", "MUSEDC_VO_CONTACT_EMAIL"),
+                      ("contact_name", "MUSEDC_VO_CONTACT_NAME"),
+                      ("publisher", "MUSEDC_VO_PUBLISHER"),
+                      ("site_title", "MUSEDC_VO_SITE_TITLE"),
+                      ("site_description", "MUSEDC_VO_SITE_DESCRIPTION")):
         if env.get(name):
             values[key] = env[name]
     if env.get("MUSEDC_VO_PUBLISHABLE"):

@@ -114,6 +114,15 @@ class Instance:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def site_meta(self) -> str:
+        """DaCHS's defaultmeta.txt: the site metadata of the registry records, from the
+        MUSEDC_VO_* settings (one place: vo/defaultmeta.txt is the template)."""
+        vo = self.vo
+        return (TEMPLATE_DIR / "defaultmeta.txt").read_text().format(
+            publisher=vo.publisher, contact_name=vo.contact_name,
+            contact_email=vo.contact_email, site_title=vo.site_title,
+            site_description=vo.site_description)
+
     def write_rc(self) -> None:
         """Generate gavo.rc from vo/gavo.rc.template."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -130,12 +139,16 @@ class Instance:
         """Copy userconfig.rd, site metadata and the RDs into the instance."""
         etc = self.root / "etc"
         etc.mkdir(parents=True, exist_ok=True)
-        for name in ("userconfig.rd", "defaultmeta.txt"):
-            shutil.copy2(TEMPLATE_DIR / name, etc / name)
+        from qcservice.vo.obscore_columns import render
+
+        (etc / "userconfig.rd").write_text(render((TEMPLATE_DIR / "userconfig.rd").read_text()))
+        (etc / "defaultmeta.txt").write_text(self.site_meta())
         for rd_dir in RESOURCES_DIR.iterdir():
             if rd_dir.is_dir():
                 shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("__pycache__", "stage"))
+                for rd in (self.inputs / rd_dir.name).glob("*.rd"):
+                    rd.write_text(render(rd.read_text()))
         self.stage_dir.mkdir(parents=True, exist_ok=True)
         self.chown()
 
@@ -190,6 +203,11 @@ class Instance:
         filemodes.tighten(self.vo.settings)   # DaCHS writes its profiles world-readable
         self._grant_login_checks()
         self.run("imp", "//obscore", "refreshAfterSchemaUpdate", check=False)
+        if (self.stage_dir / "products.jsonl").exists():
+            # published before: its tables follow the (maybe changed) RDs before the
+            # obscore view is rebuilt over them
+            for rd in ("muse/q", "muse/ssa"):
+                self.run("imp", rd)
         self.run("imp", "//obscore")
         marker = self.root / "state" / "musedc-initialised"
         marker.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from qcservice.vo.instance import Instance
 from qcservice.vo.qcstage import qc_rows, spectra_rows
 from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
 
+REGISTERED = ("//services", "//tap", "//siap2", "muse/q", "muse/ssa")
+
 
 @dataclass(frozen=True)
 class PublishReport:
@@ -51,6 +53,23 @@ def stage(engine: Engine, inst: Instance) -> dict[str, int]:
     return counts
 
 
+def proprietary_lines(inst: Instance) -> list[str]:
+    """What the last publish holds under embargo (name, release date, access group), one
+    line a product: anonymous clients get 401 for these on every pixel path."""
+    out = []
+    for name in ("products.jsonl", "spectra.jsonl"):
+        path = inst.stage_dir / name
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row.get("p_embargo"):
+                out.append(f"{row['p_accref'].rsplit('/', 1)[-1]} (file {row['file_id']}): "
+                           f"proprietary until {row['p_embargo']}, members of "
+                           f"{row['p_owner']} only")
+    return out
+
+
 def publish(engine: Engine, inst: Instance) -> PublishReport:
     """Stage, import ``muse/q`` into DaCHS, and sync users; recorded in qc.job_runs."""
     if not inst.initialised():
@@ -66,6 +85,9 @@ def publish(engine: Engine, inst: Instance) -> PublishReport:
         counts = stage(engine, inst)
         inst.run("imp", "muse/q")
         inst.run("imp", "muse/ssa")
+        # the resource records of the OAI-PMH interface: authority, registry, TAP (with
+        # its tables), SIAv2, SSA; DataLink/SODA are capabilities of the products' tables
+        inst.run("pub", *REGISTERED)
         users, memberships = sync_users(engine)
     except Exception as exc:
         with engine.begin() as conn:

@@ -5,6 +5,7 @@ and the extracted spectra (SSA and ObsCore) with the cube each was extracted fro
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 
 from sqlalchemy import Engine, text
@@ -44,6 +45,43 @@ LEFT JOIN qc.products p ON p.file_id = s.file_id
 WHERE s.file_id = ANY(:ids)
 ORDER BY s.file_id, s.ifu
 """
+
+# spellings of the catalogue that are not VOUnits (astropy's VOUnit parser rejects or
+# deprecates them), and what they mean in VOUnit
+_VO_UNITS = {"Angstrom": "0.1nm", "angstrom": "0.1nm", "A": "0.1nm", "pix/1000A": "0.01pix/nm",
+             "pix/1000 A": "0.01pix/nm", "flux": None, "relative": None}
+
+
+@functools.lru_cache(maxsize=256)
+def vo_unit(unit: str | None) -> str | None:
+    """``unit`` as a VOUnit TAP can serve: mapped, or NULL when it names no unit."""
+    if not unit:
+        return None
+    if unit in _VO_UNITS:
+        return _VO_UNITS[unit]
+    import warnings
+
+    from astropy import units as u
+
+    def parses(text: str) -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                u.Unit(text, format="vounit")
+                return True
+            except (ValueError, Warning):
+                return False
+
+    if parses(unit):
+        return unit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # e.g. several slashes: fine, we rewrite it
+        try:
+            candidate = u.Unit(unit.replace("ADU", "adu")).to_string("vounit")
+        except ValueError:
+            return None
+    return candidate if parses(candidate) else None
+
 
 _METRICS_SQL = """
 SELECT m.file_id, COALESCE(r.night, p.night) AS night, m.ifu, m.subunit, m.name,
@@ -97,7 +135,8 @@ def qc_rows(engine: Engine, product_ids: list[int], catgs: tuple[str, ...]) -> d
                         "input_file_id": r["input_file_id"], "role": r["role"]}
                        for r in prov],
         "ifu_status": [{**dict(r), "obs_id": obs_id(r["file_id"])} for r in ifus],
-        "metrics": [{**dict(r), "obs_id": obs_id(r["file_id"])} for r in metrics],
+        "metrics": [{**dict(r), "unit": vo_unit(r["unit"]), "obs_id": obs_id(r["file_id"])}
+                    for r in metrics],
         "nights": [dict(r) for r in nights],
     }
 
@@ -118,7 +157,9 @@ _SPECTRA_SQL = """
 SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
        f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
        p.targ_name, p.night, p.ins_mode, p.prog_id, p.airmass, p.dimm_fwhm,
-       COALESCE(q.state, 'Undefined') AS qa_state,
+       -- a spectrum has no QC of its own: it shares the state of the cube it was
+       -- extracted from (as an IMAGE_FOV does), unless a QC scientist decided
+       COALESCE(q.state, cube.state, 'Undefined') AS qa_state,
        cube.file_id AS cube_id, cube.filename AS cube_filename,
        (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
        (h.header ->> 'APERTURE')::float AS aperture
@@ -127,11 +168,12 @@ JOIN qc.files f USING (file_id)
 JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
 LEFT JOIN qc.qa q ON q.file_id = f.file_id
 LEFT JOIN qc.hdus h ON h.file_id = f.file_id AND h.hdu_index = 0
-LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename FROM qc.provenance v
+LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename, cq.state FROM qc.provenance v
     JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
     JOIN qc.files cf ON cf.file_id = c.file_id
+    LEFT JOIN qc.qa cq ON cq.file_id = c.file_id
     WHERE v.file_id = f.file_id LIMIT 1) AS cube ON true
-WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, 'Undefined') = ANY(:states)
+WHERE p.pro_catg = 'SPECTRUM_1D' AND COALESCE(q.state, cube.state, 'Undefined') = ANY(:states)
 ORDER BY f.file_id
 """
 

@@ -78,11 +78,23 @@ SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
         ORDER BY (h.extname = 'DATA') IS TRUE DESC, h.hdu_index LIMIT 1) AS data_header,
        (SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
         AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1) AS preview_path,
+       x.first_start, x.last_end, x.exptime_sum, x.n_exposures,
+       (SELECT count(DISTINCT v.input_name) FROM qc.provenance v WHERE v.file_id = f.file_id
+        AND v.role = 'raw' AND v.input_catg = 'OBJECT') AS n_object_inputs,
+       GREATEST(f.updated_at, q.updated_at) AS last_mod,
        {qc}
 FROM qc.products p
 JOIN qc.files f USING (file_id)
 JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
 LEFT JOIN qc.qa q ON q.file_id = f.file_id
+-- the raw science exposures the product was combined from (its provenance)
+LEFT JOIN LATERAL (
+    SELECT min(r.mjd_obs) AS first_start, max(r.mjd_obs + r.exptime / 86400.0) AS last_end,
+           sum(r.exptime) AS exptime_sum, count(*) AS n_exposures
+    FROM qc.raw_frames r
+    WHERE r.dpr_catg = 'SCIENCE' AND r.file_id IN (
+        SELECT v.input_file_id FROM qc.provenance v
+        WHERE v.file_id = f.file_id AND v.role = 'raw')) AS x ON true
 WHERE p.pro_catg = ANY(:catgs) AND p.ifu IS NULL
 ) AS candidates
 WHERE qa_state = ANY(:states)
@@ -103,9 +115,19 @@ def obs_id(file_id: int) -> str:
     return f"musedc-{file_id}"
 
 
+def standard_pub_did(authority: str, ref: str) -> str:
+    """DaCHS's standard publisher DID of an accref under ``authority``."""
+    return f"ivo://{authority}/~?{quote(ref, safe='/')}"
+
+
 def pub_did(vo: VOConfig, ref: str) -> str:
-    """DaCHS's standard publisher DID of an accref."""
-    return f"ivo://{vo.authority}/~?{quote(ref, safe='/')}"
+    """DaCHS's standard publisher DID of an accref of this site."""
+    return standard_pub_did(vo.authority, ref)
+
+
+def datalink_url(vo: VOConfig, ref: str) -> str:
+    """The DataLink document of a product: ObsCore's access_url (as at ESO)."""
+    return f"{vo.url}/muse/q/dl/dlmeta?ID={quote(pub_did(vo, ref), safe='')}"
 
 
 def embargo(release: dt.date, today: dt.date | None = None) -> str | None:
@@ -144,6 +166,17 @@ def _geometry(header: dict) -> dict:
     return out
 
 
+def _time_coverage(r) -> tuple[float | None, float | None, float | None]:
+    """(t_min, t_max, t_exptime): from the first start to the last end of the raw
+    science exposures of the provenance and their summed exposure time; the product's
+    own DATE-OBS and EXPTIME when none of them is catalogued."""
+    if r["n_exposures"] and r["first_start"] is not None and r["last_end"] is not None:
+        return r["first_start"], r["last_end"], r["exptime_sum"]
+    t_min = r["mjd_obs"]
+    t_max = None if t_min is None else t_min + (r["exptime"] or 0) / 86400
+    return t_min, t_max, r["exptime"]
+
+
 def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
     """One staging row per publishable cube or image."""
     qc = ",\n       ".join(f"{sql} AS {name}" for name, sql in QC_METRICS.items())
@@ -155,16 +188,19 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
     for r in rows:
         ref = accref(r["file_id"], r["filename"])
         geo = _geometry(r["data_header"] or {})
-        t_min = r["mjd_obs"]
+        t_min, t_max, t_exptime = _time_coverage(r)
         psf = r["psf_fwhm_7000"]
         out.append({
             "p_accref": ref, "p_path": r["path"], "p_fsize": r["size_bytes"],
             "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
             "p_embargo": embargo(r["release_date"]),
-            "p_preview": f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}",
+            # no PNG, no #preview link (rather than a link that answers 404)
+            "p_preview": (f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}"
+                          if r["preview_path"] else None),
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
             "pub_did": pub_did(vo, ref),
+            "dl_url": datalink_url(vo, ref),
             "obs_title": f"MUSE {r['ins_mode'] or ''} {r['pro_catg']} of "
                          f"{r['targ_name'] or r['object'] or 'unknown target'}, "
                          f"night {r['night']}",
@@ -174,12 +210,17 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "target_name": r["targ_name"] or r["object"],
             "s_ra": r["ra"], "s_dec": r["dec"],
             "s_resolution": psf if psf is not None else r["dimm_fwhm"],
-            "t_min": t_min,
-            "t_max": None if t_min is None else t_min + (r["exptime"] or 0) / 86400,
-            "t_exptime": r["exptime"], "em_res_power": MUSE_RES_POWER,
+            "t_min": t_min, "t_max": t_max, "t_exptime": t_exptime,
+            "em_res_power": MUSE_RES_POWER,
             "qa_state": r["qa_state"],
             **{name: r[name] for name in QC_METRICS},
             "dimm_seeing": r["dimm_fwhm"], "airmass": r["airmass"],
+            # exposures combined: the catalogued raw science frames, else the OBJECT
+            # frames the header's provenance names (a real cube's raws are not here)
+            "n_obs": r["n_exposures"] or r["n_object_inputs"] or None,
+            "obstech": "IFU",
+            "last_mod_date": r["last_mod"].astimezone(dt.UTC).replace(tzinfo=None)
+                             .isoformat(),
             "ins_mode": r["ins_mode"], "prog_id": r["prog_id"],
             "obs_release_date": dt.datetime.combine(r["release_date"], dt.time()).isoformat(),
             **geo,

@@ -8,8 +8,9 @@
 		their owner group only until their release date.
 	</meta>
 	<meta name="creationDate">2026-11-23T00:00:00</meta>
-	<meta name="subject">integral field spectroscopy</meta>
-	<meta name="subject">quality control</meta>
+	<!-- subjects from the IVOA UAT (http://ivoa.net/rdf/uat), as dachs val wants -->
+	<meta name="subject">spectroscopy</meta>
+	<meta name="subject">virtual-observatories</meta>
 	<meta name="creator.name">MUSE GTO consortium</meta>
 	<meta name="facility">ESO VLT</meta>
 	<meta name="instrument">MUSE</meta>
@@ -76,6 +77,9 @@
 			obs_collection="'MUSE-GTO'"
 			obs_id="obs_id"
 			did="pub_did"
+			access_url="dl_url"
+			access_format="'application/x-votable+xml;content=datalink'"
+			access_estsize="accsize/1000"
 			obs_title="obs_title"
 			target_name="target_name"
 			s_ra="s_ra"
@@ -96,18 +100,8 @@
 			o_ucd="'phot.flux.density;em.wl'"
 			facility_name="'ESO-VLT-U4'"
 			instrument_name="'MUSE'"
-			qaState="qa_state"
-			nValidIfu="n_valid_ifu"
-			psfFwhm7000="psf_fwhm_7000"
-			psfFwhmBlue="psf_fwhm_blue"
-			psfFwhmRed="psf_fwhm_red"
-			skyResidual="sky_residual"
-			astrometryRms="astrometry_rms"
-			dimmSeeing="dimm_seeing"
-			airmass="airmass"
-			insMode="ins_mode"
-			progId="prog_id"
-			releaseDate="obs_release_date">//obscore#publish</mixin>
+			em_ucd="'em.wl'"
+			@CUBES_BINDINGS@>//obscore#publish</mixin>
 
 		<index columns="s_ra, s_dec">q3c_ang2ipix(s_ra, s_dec)</index>
 		<index columns="s_ra, s_dec" name="cubes_pos_spoint" method="GIST"
@@ -122,11 +116,13 @@
 			description="Title of the product"/>
 		<column name="pub_did" type="text" ucd="meta.ref.ivoid"
 			description="Publisher DID of the product (ivoa.obscore obs_publisher_did; the ID of its DataLink)"/>
+		<column name="dl_url" type="text" ucd="meta.ref.url"
+			description="DataLink document of the product (ivoa.obscore access_url)"/>
 		<column name="pro_catg" type="text" ucd="meta.code.class"
 			description="ESO PRO CATG of the product"/>
 		<column name="dptype" type="text" ucd="meta.code.class"
 			description="ObsCore dataproduct type (cube, image)"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
 		<column name="target_name" type="text" ucd="meta.id;src"
 			description="Target (ESO OBS TARG NAME or OBJECT)"/>
@@ -153,39 +149,21 @@
 		<column name="em_res_power" type="real" ucd="spect.resolution"
 			description="Typical spectral resolving power"/>
 		<column name="em_xel" type="bigint" ucd="meta.number"
-			description="Number of spectral pixels"/>
-		<column name="s_xel1" type="bigint" ucd="meta.number"
-			description="Number of pixels along the first spatial axis"/>
-		<column name="s_xel2" type="bigint" ucd="meta.number"
-			description="Number of pixels along the second spatial axis"/>
-		<column name="s_pixel_scale" type="real" unit="arcsec" ucd="phys.angSize;instr.pixel"
-			description="Spatial sampling"/>
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state (Pass, Usable, Fail, Check, Undefined)"/>
-		<column name="n_valid_ifu" type="smallint" ucd="meta.number;instr"
-			description="Number of IFUs flagged valid by QC">
+			description="Number of spectral pixels">
 			<values nullLiteral="-1"/>
 		</column>
-		<column name="psf_fwhm_7000" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 7000 A"/>
-		<column name="psf_fwhm_blue" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 5000 A"/>
-		<column name="psf_fwhm_red" type="real" unit="arcsec" ucd="phys.angSize;instr.det.psf"
-			description="PSF FWHM at 9000 A"/>
-		<column name="sky_residual" type="real" ucd="stat.fit.residual"
-			description="Relative sky-subtraction residual"/>
-		<column name="astrometry_rms" type="real" unit="arcsec" ucd="stat.stdev;pos"
-			description="RMS offset of the PSF stars from their 7000 A positions, over wavelength (QC psf.drift_rms x spaxel size)"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE)"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			description="Release date: proprietary before it"/>
+		<column name="s_xel1" type="bigint" ucd="meta.number"
+			description="Number of pixels along the first spatial axis">
+			<values nullLiteral="-1"/>
+		</column>
+		<column name="s_xel2" type="bigint" ucd="meta.number"
+			description="Number of pixels along the second spatial axis">
+			<values nullLiteral="-1"/>
+		</column>
+		<column name="s_pixel_scale" type="real" unit="arcsec" ucd="phys.angSize;instr.pixel"
+			description="Spatial sampling"/>
+		<!-- the QC and ESO columns of ivoa.obscore: qcservice/vo/obscore_columns.py -->
+		@CUBES_COLUMNS@
 	</table>
 
 	<table id="previews" onDisk="True" primary="accref">
@@ -214,7 +192,7 @@
 			description="IFU (1-24) of a per-IFU calibration, NULL for whole files">
 			<values nullLiteral="-1"/>
 		</column>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="qa_state" type="text" ucd="meta.code.qual"
 			description="QA state of the file"/>
@@ -238,7 +216,7 @@
 	<table id="nights" onDisk="True" adql="True">
 		<meta name="description">One row per night and instrument mode: what QC
 			saw and what was published.</meta>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night (DATE-OBS minus 12 h)"/>
 		<column name="ins_mode" type="text" ucd="instr.setup"
 			description="MUSE instrument mode"/>
@@ -262,7 +240,7 @@
 			description="ivoa.obscore obs_id of the product, or the input's file id"/>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="ifu" type="smallint" ucd="meta.id;instr"
 			description="IFU number (1-24)">
@@ -283,7 +261,7 @@
 			description="Identifier of the file in the QC catalogue"/>
 		<column name="obs_id" type="text" ucd="meta.id"
 			description="ivoa.obscore obs_id of the product, or the input's file id"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night"/>
 		<column name="ifu" type="smallint" ucd="meta.id;instr"
 			description="IFU (NULL: the whole file)">
@@ -352,7 +330,9 @@
 		<column name="filename" type="text" ucd="meta.id;meta.file"
 			description="File name"/>
 		<column name="size_bytes" type="bigint" unit="byte" ucd="phys.size;meta.file"
-			description="Size of the file in bytes"/>
+			description="Size of the file in bytes">
+			<values nullLiteral="-1"/>
+		</column>
 		<column name="checksum" type="text" ucd="meta.checksum"
 			description="sha256:HEX of the whole file (NULL when not taken at ingest)"/>
 	</table>
@@ -476,9 +456,16 @@
 					muselib.open_data(descriptor)
 				</code>
 			</dataFunction>
-			<dataFunction procDef="//soda#fits_makeBANDSlice"/>
-			<FEED source="//soda#fits_Geometries"/>
-			<dataFunction procDef="//soda#fits_doWCSCutout"/>
+			<metaMaker procDef="//soda#fits_makePOSMeta"/>
+			<metaMaker procDef="//soda#fits_makePOLYGONMeta"/>
+			<metaMaker procDef="//soda#fits_makeCIRCLEMeta"/>
+			<dataFunction procDef="//soda#fits_translateSODAPOS"/>
+			<dataFunction>
+				<FEED source="loadMuselib"/>
+				<code>
+					muselib.plan_cutout(descriptor, args)
+				</code>
+			</dataFunction>
 			<dataFormatter>
 				<FEED source="loadMuselib"/>
 				<code>
@@ -511,4 +498,67 @@
 			</dataFunction>
 		</datalinkCore>
 	</service>
+
+	<!-- ===================== regression tests (dachs test) ===================== -->
+
+	<regSuite title="MUSE products, DataLink, SODA and protection" sequential="True">
+		<regTest title="TAP: ivoa.obscore holds published MUSE products">
+			<url parSet="TAP" QUERY="SELECT COUNT(*) AS n FROM ivoa.obscore
+				WHERE obs_collection = 'MUSE-GTO'">/tap/sync</url>
+			<code>
+				self.assertTrue(self.getFirstVOTableRow()["n"] > 0)
+			</code>
+		</regTest>
+		<regTest title="SIAv2 finds MUSE cubes">
+			<url COLLECTION="MUSE-GTO" DPTYPE="cube"
+				>/__system__/siap2/sitewide/siap2.xml</url>
+			<code>
+				self.assertTrue(len(self.getVOTableRows()) > 0)
+			</code>
+		</regTest>
+		<regTest title="ObsCore access_url of a public cube is its DataLink">
+			<url parSet="TAP" QUERY="SELECT TOP 1 c.dl_url FROM muse.cubes AS c
+				WHERE c.embargo IS NULL AND c.dptype = 'cube'">/tap/sync</url>
+			<code>
+				self.followUp.url.content_ = self.getFirstVOTableRow()["dl_url"]
+			</code>
+		</regTest>
+		<regTest title="DataLink: #this and a SODA service descriptor">
+			<url>dl/dlmeta</url>
+			<code>
+				self.assertHasStrings("#this", "ivo://ivoa.net/std/SODA#sync-1.0")
+			</code>
+		</regTest>
+		<regTest title="SODA: a BAND cutout of a public cube">
+			<url parSet="TAP" QUERY="SELECT TOP 1 c.pub_did FROM muse.cubes AS c
+				WHERE c.embargo IS NULL AND c.dptype = 'cube'">/tap/sync</url>
+			<code>
+				from urllib.parse import quote
+				did = self.getFirstVOTableRow()["pub_did"]
+				self.followUp.url.content_ = (base.makeAbsoluteURL("/muse/q/dl/dlget")
+					+ "?ID=" + quote(did, safe="") + "&amp;BAND=" + quote("6e-07 6.01e-07"))
+			</code>
+		</regTest>
+		<regTest title="SODA answers FITS">
+			<url>dl/dlget</url>
+			<code>
+				self.assertHTTPStatus(200)
+				self.assertTrue(self.data.startswith(b"SIMPLE  ="))
+			</code>
+		</regTest>
+		<regTest title="An embargoed product exists">
+			<url parSet="TAP" QUERY="SELECT TOP 1 accref FROM muse.cubes
+				WHERE embargo IS NOT NULL">/tap/sync</url>
+			<code>
+				# TAP serves accref as the product's /getproduct URL
+				self.followUp.url.content_ = self.getFirstVOTableRow()["accref"]
+			</code>
+		</regTest>
+		<regTest title="... and is refused to anonymous clients">
+			<url>dl/dlmeta</url>
+			<code>
+				self.assertHTTPStatus(401)
+			</code>
+		</regTest>
+	</regSuite>
 </resource>

@@ -5,6 +5,7 @@
 		Proprietary spectra are served to members of their owner group only.</meta>
 	<meta name="creationDate">2026-11-23T00:00:00</meta>
 	<meta name="subject">spectroscopy</meta>
+	<meta name="subject">virtual-observatories</meta>
 	<meta name="creator.name">MUSE GTO consortium</meta>
 	<meta name="instrument">MUSE</meta>
 	<meta name="facility">ESO VLT</meta>
@@ -23,8 +24,8 @@
 		<mixin
 			fluxCalibration="ABSOLUTE"
 			spectralCalibration="ABSOLUTE"
-			fluxUnit="1e-20 erg.s**-1.cm**-2.Angstrom**-1"
-			spectralUnit="Angstrom"
+			fluxUnit="1e-22 W.m**-2.nm**-1"
+			spectralUnit="0.1nm"
 			instrument="MUSE"
 			>//ssap#hcd</mixin>
 		<mixin
@@ -33,32 +34,23 @@
 			obsId="obs_id"
 			coverage="s_region"
 			facilityName="'ESO-VLT-U4'"
-			qaState="qa_state"
-			insMode="ins_mode"
-			progId="prog_id"
-			dimmSeeing="dimm_seeing"
-			airmass="airmass"
-			releaseDate="obs_release_date">//obscore#publishSSAPHCD</mixin>
+			@SPECTRA_BINDINGS@>//obscore#publishSSAPHCD</mixin>
+		<!-- ivoa.obscore's spectra branch: DaCHS runs a cone as q3c_join over the
+		     view's s_ra/s_dec (here degrees(long/lat(ssa_location))) with enable_seqscan
+		     off; without this index the branch is a seq scan costed at 1e10 -->
+		<index columns="ssa_location" name="spectra_q3c"
+			>q3c_ang2ipix(degrees(long(ssa_location)), degrees(lat(ssa_location)))</index>
+		<index columns="s_region" method="GIST"/>
 		<column name="file_id" type="bigint" required="True" ucd="meta.id"
 			description="Identifier of the file in the QC catalogue"/>
-		<column name="qa_state" type="text" ucd="meta.code.qual"
-			description="QA state of the spectrum"/>
 		<column name="obs_id" type="text" ucd="meta.id"
 			description="Observation identifier (the key of the QC tables)"/>
-		<column name="night" type="date" ucd="time.epoch;obs.night"
+		<column name="night" type="date" ucd="time.epoch"
 			description="ESO night of the observation (DATE-OBS minus 12 h)"/>
 		<column name="s_region" type="spoly" xtype="adql:REGION" unit="deg" ucd="pos.outline;obs.field"
 			description="Extraction aperture (an octagon around the aperture circle)"/>
-		<column name="ins_mode" type="text" ucd="instr.setup"
-			description="MUSE instrument mode (ESO INS MODE)"/>
-		<column name="prog_id" type="text" ucd="meta.id;obs.proposal"
-			description="ESO programme identifier"/>
-		<column name="dimm_seeing" type="real" unit="arcsec" ucd="instr.obsty.seeing"
-			description="DIMM seeing during the observation"/>
-		<column name="airmass" type="real" ucd="obs.airMass"
-			description="Mean airmass"/>
-		<column name="obs_release_date" type="timestamp" ucd="time.release"
-			description="Release date: proprietary before it"/>
+		<!-- the QC columns it shares with ivoa.obscore: qcservice/vo/obscore_columns.py -->
+		@SPECTRA_COLUMNS@
 		<column name="cube_accref" type="text" ucd="meta.ref"
 			description="Access reference of the published cube the spectrum was extracted from (DataLink #progenitor)"/>
 	</table>
@@ -130,9 +122,26 @@
 	<service id="ssa" allowed="ssap.xml,form">
 		<meta name="shortName">MUSE spectra SSA</meta>
 		<meta name="title">MUSE GTO extracted spectra</meta>
-		<publish render="ssap.xml" sets="ivo_managed"/>
+		<publish render="ssap.xml" sets="ivo_managed,local"/>
 		<ssapCore queriedTable="spectra">
 			<FEED source="//ssap#hcd_condDescs"/>
 		</ssapCore>
 	</service>
+
+	<regSuite title="MUSE spectra">
+		<regTest title="SSA answers MUSE spectra">
+			<url REQUEST="queryData" MAXREC="5">ssa/ssap.xml</url>
+			<code>
+				self.assertTrue(len(self.getVOTableRows()) > 0)
+			</code>
+		</regTest>
+		<regTest title="TAP: muse.spectra are in ivoa.obscore">
+			<url parSet="TAP" QUERY="SELECT COUNT(*) AS n FROM ivoa.obscore
+				WHERE dataproduct_type = 'spectrum' AND obs_collection = 'MUSE-GTO'"
+				>/tap/sync</url>
+			<code>
+				self.assertTrue(self.getFirstVOTableRow()["n"] > 0)
+			</code>
+		</regTest>
+	</regSuite>
 </resource>

@@ -23,6 +23,7 @@ from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate_night
+from qcservice.viewer.server import start_viewer
 from qcservice.vo.config import load_vo_config
 from qcservice.vo.instance import Instance
 from qcservice.vo.publish import publish
@@ -47,6 +48,7 @@ class VOService:
     failed: str         # accref of an image whose QA state is Fail
     spectrum: str       # accref of an embargoed spectrum (same owner as the cube)
     minicube: Path
+    viewer_url: str = ""   # the QA viewer the DataLink #auxiliary links point to
 
     @property
     def tap(self) -> str:
@@ -113,6 +115,13 @@ def _prepare(engine: Engine, data: Path) -> dict[str, str]:
                          {"u": name, "h": digest})
         conn.execute(text("INSERT INTO qc.user_groups SELECT user_id, :g FROM qc.users "
                           "WHERE username = 'member'"), {"g": owner})
+        # QC found IFU 7 of a raw exposure of the other cube invalid (as QC does)
+        other = ids["DATACUBE_FINAL_2.fits"]
+        conn.execute(text(
+            "INSERT INTO qc.ifu_status (file_id, ifu, is_valid, flags) "
+            "SELECT v.input_file_id, 7, false, '{bias.level}' FROM qc.provenance v "
+            "JOIN qc.raw_frames r ON r.file_id = v.input_file_id "
+            "WHERE v.file_id = :c AND r.dpr_catg = 'SCIENCE' LIMIT 1"), {"c": other})
         png = data / "white_light_1.png"
         _png(png)
         conn.execute(text("INSERT INTO qc.qc_images (file_id, kind, path) "
@@ -137,15 +146,17 @@ def vo_service(pg_settings: Settings, minicube: Path) -> Iterator[VOService]:
     engine = create_engine(url)
     ingest_paths(engine, [data], workers=1, checksum=False)
     refs = _prepare(engine, data)
-    vo = load_vo_config(settings, env, port=free_port())
+    viewer = start_viewer(settings, port=0, engine=engine)
+    vo = load_vo_config(settings, env, port=free_port(), viewer_url=viewer.url)
     inst = Instance(vo)
     inst.init()
     publish(engine, inst)
     serve(inst)
     try:
         yield VOService(vo.url, settings, engine, inst, vo.authority,
-                        minicube=data / "minicube.fits", **refs)
+                        minicube=data / "minicube.fits", viewer_url=viewer.url, **refs)
     finally:
+        viewer.stop()
         stop(inst)
         engine.dispose()
         shutil.rmtree(home, ignore_errors=True)

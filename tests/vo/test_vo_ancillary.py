@@ -19,7 +19,7 @@ from conftest import PASSWORD
 from sqlalchemy import text
 from support import open_tempdir
 
-from qcservice.ancillary.register import Rights, register_files
+from qcservice.ancillary.register import Rights, register_files, remove_files
 from qcservice.viewer import create_app
 
 pytestmark = pytest.mark.slow
@@ -46,6 +46,9 @@ def registered(vo_service, hst_cutout):
     with engine.connect() as conn:
         ids = dict(conn.execute(text("SELECT filename, anc_id FROM qc.ancillary")).all())
     yield {"folder": folder, "ids": ids}
+    # leave the published state as found: no DataLink #counterpart to deleted files
+    remove_files(engine, list(folder.iterdir()))
+    vo_service.republish()
     shutil.rmtree(folder, ignore_errors=True)
 
 

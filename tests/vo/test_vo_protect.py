@@ -190,3 +190,15 @@ def test_one_users_command_serves_viewer_and_vo(vo_service, tmp_path):
         with vo_service.engine.begin() as conn:
             conn.execute(text("DELETE FROM qc.users WHERE username = 'newbie'"))
         vo_service.republish()
+
+
+def test_publish_names_what_is_proprietary(vo_service):
+    """The lines the demo prints after publishing: the embargoed cube and spectrum, with
+    their release date and access group; nothing public."""
+    from qcservice.vo.publish import proprietary_lines
+
+    lines = proprietary_lines(vo_service.instance)
+    names = {line.split(" ", 1)[0] for line in lines}
+    assert names == {vo_service.embargoed.rsplit("/", 1)[1],
+                     vo_service.spectrum.rsplit("/", 1)[1]}
+    assert all("proprietary until 2099-01-01" in line and "acl_" in line for line in lines)

@@ -23,11 +23,12 @@ def _dl(vo_service, accref: str) -> pyvo.dal.adhoc.DatalinkResults:
 def test_datalink_of_a_cube(vo_service):
     links = _dl(vo_service, vo_service.public)
     semantics = {row["semantics"] for row in links}
-    assert {"#this", "#preview", "#auxiliary", "#proc"} <= semantics
+    assert {"#this", "#auxiliary", "#proc"} <= semantics
+    assert "#preview" not in semantics       # no white-light PNG: no link to a 404
     this = next(r for r in links if r["semantics"] == "#this")   # no vocabulary download
     assert this["access_url"].endswith(vo_service.public)
     sim = _dl(vo_service, vo_service.embargoed)
-    assert {"#this", "#calibration", "#progenitor"} <= {r["semantics"] for r in sim}
+    assert {"#this", "#preview", "#calibration", "#progenitor"} <= {r["semantics"] for r in sim}
 
 
 def test_soda_cutout_pixels_equal_the_original(vo_service):

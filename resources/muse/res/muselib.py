@@ -8,8 +8,9 @@ this module with ``api.loadPythonModule``. What it holds:
   files): embargoed products need HTTP basic credentials of a member of the owner group;
 - ``MuseCubeDescriptor``: a SODA descriptor for MUSE files, whose pixels are in the
   ``DATA`` extension (1), not in the primary HDU;
-- ``open_data`` / ``write_cutout``: the cut-out planned on the header, its bytes
-  copied with positioned reads in bounded chunks;
+- ``open_data`` / ``plan_cutout`` / ``write_cutout``: the guard, the window of the
+  request (``cutout.py``: one arithmetic for every kind of limit), its bytes copied
+  with positioned reads in bounded chunks;
 - ``related_links`` / ``ancillary_links``: DataLink rows for the QA viewer page, raw
   frames, master calibrations, a spectrum's cube, and overlapping ancillary data.
 """
@@ -20,12 +21,12 @@ import os
 import tempfile
 
 from astropy.io import fits
-from gavo import base, rscdef, svcs, utils
-from gavo.protocols import creds, datalink, products
+from gavo import api, base, rscdef, svcs, utils
+from gavo.protocols import creds, datalink, products, soda
 from gavo.utils import fitstools, pgsphere
 
 DATE_FIELDS = ("p_embargo", "night")
-TIMESTAMP_FIELDS = ("obs_release_date",)
+TIMESTAMP_FIELDS = ("obs_release_date", "last_mod_date")
 
 
 def _to_date(value):
@@ -123,38 +124,71 @@ def make_descriptor(pubDID, cls=MuseCubeDescriptor):
         return datalink.DatalinkFault.NotFoundFault(pubDID, "No such product here.")
 
 
-class _PixelWindow:
-    """Stands for the pixels of an HDU without reading them: slicing records the window.
-
-    DaCHS's cutout code (``fitstools.cutoutFITS``) slices ``hdu.data`` and copies the
-    result; given this instead, it computes the window and the new header (WCS shifted)
-    exactly as for a real array, and ``write_cutout`` then copies just those bytes.
-    """
-
-    def __init__(self, window=None):
-        self.window = window
-
-    def __getitem__(self, window):
-        return _PixelWindow(window)
-
-    def copy(self, order="C"):
-        return self
-
-
-class _PlannedHDU:
-    """An image HDU of the file, by header only (see ``_PixelWindow``)."""
-
-    def __init__(self, data, header):
-        self.data = data
-        self.header = header
+_cutout, _ = api.loadPythonModule("cutout", relativeTo=__file__)
 
 
 def open_data(descriptor):
-    """Guard, then plan the cut-out on the header alone: no pixel is read here."""
+    """Guard every pixel path first: embargoed products need a member's credentials.
+
+    No pixel is read here (DaCHS wants *some* data: the file, until a cut is planned).
+    """
     require_access(descriptor.owner, descriptor.embargo)
-    descriptor.data = [None, _PlannedHDU(_PixelWindow(), descriptor.file_hdr.copy())]
-    descriptor.imageExtind = 1
-    descriptor.dataIsPristine = True
+    descriptor.data = descriptor.localPath()
+
+
+def _limit_intervals(descriptor, args):
+    """{fits axis: [(lo, hi), ...]} pixel intervals of every limit of the request."""
+    out = {}
+
+    def add(intervals):
+        for axis, interval in intervals.items():
+            out.setdefault(axis, []).append(interval)
+
+    band = args.get("BAND")
+    if band is not None and getattr(descriptor, "specAxis", None) is not None:
+        lo, hi = band
+        if lo > hi:          # an empty interval includes no pixel
+            raise soda.EmptyData()
+        axis = descriptor.specAxis
+        add({descriptor.specAxisIndex: tuple(
+            axis.physToPix(descriptor.meterToSpec(v)) for v in (lo, hi))})
+    soda.ensureSkyWCS(descriptor)
+    sky, axes = descriptor.skyWCS, descriptor.spatialAxes
+    if sky is None:
+        return out
+    regions = []
+    if args.get("CIRCLE") is not None:
+        c = args["CIRCLE"]
+        regions.append(_cutout.circle_points(c.center.x / utils.DEG, c.center.y / utils.DEG,
+                                             c.radius / utils.DEG))
+    if args.get("POLYGON") is not None:
+        regions.append([(p.x / utils.DEG, p.y / utils.DEG) for p in args["POLYGON"].points])
+    ra, dec = args.get("RA"), args.get("DEC")
+    if ra is not None or dec is not None:
+        if (ra is not None and ra[0] > ra[1]) or (dec is not None and dec[0] > dec[1]):
+            raise soda.EmptyData()
+        foot = sky.calcFootprint(descriptor.hdr)
+        ra = ra if ra is not None else (foot[:, 0].min(), foot[:, 0].max())
+        dec = dec if dec is not None else (foot[:, 1].min(), foot[:, 1].max())
+        regions.append(_cutout.box_points(ra[0], ra[1], dec[0], dec[1]))
+    for points in regions:
+        add(_cutout.sky_intervals(points, sky, axes))
+    return out
+
+
+def plan_cutout(descriptor, args):
+    """The window of the request (204 when it holds no pixel) and its header."""
+    hdr = descriptor.file_hdr
+    naxes = [hdr[f"NAXIS{i}"] for i in range(1, hdr["NAXIS"] + 1)]
+    intervals = _limit_intervals(descriptor, args)
+    if not intervals:
+        return
+    win = _cutout.window(naxes, intervals)
+    if win is None:
+        raise soda.EmptyData()
+    descriptor.window = _cutout.slices(win)
+    descriptor.cut_hdr = _cutout.cut_header(hdr, win)
+    descriptor.dataIsPristine = False     # a cut-out request gets the cut-out format
 
 
 CHUNK_BYTES = 8 * 2 ** 20
@@ -186,14 +220,10 @@ def write_cutout(descriptor):
     """
     import numpy
 
-    plan = descriptor.data[1]
     disk_header = descriptor.file_hdr
     shape = tuple(disk_header[f"NAXIS{i}"] for i in range(disk_header["NAXIS"], 0, -1))
-    window = plan.data.window or ()
-    window = tuple(window) + (slice(None),) * (len(shape) - len(window))
-    header = plan.header
-    for axis, (cut, length) in enumerate(zip(reversed(window), reversed(shape), strict=True), 1):
-        header[f"NAXIS{axis}"] = len(range(*cut.indices(length)))
+    window = descriptor.window
+    header = descriptor.cut_hdr
     if len(shape) == 2:
         shape, window = (1, *shape), (slice(None), *window)
     itemsize = abs(disk_header["BITPIX"]) // 8
@@ -245,9 +275,13 @@ def band_meta(descriptor, MS, InputKey, Values):
     descriptor.meterToSpec = base.getSpecConverter("m", unit)
     descriptor.specAxis = fitstools.WCSAxis.fromHeader(hdr, 3, forceSeparable=True)
     descriptor.specAxisIndex = 3
-    limits = [descriptor.specToMeter(v) for v in descriptor.specAxis.getLimits()]
+    # the outer edges of the first and last channel: what a cut-out can cover
+    edges = (0.5, hdr["NAXIS3"] + 0.5)
+    limits = [descriptor.specToMeter(descriptor.specAxis.pixToPhys(p)) for p in edges]
     yield MS(InputKey, name="BAND", unit="m", type="double precision[2]",
-             xtype="interval", ucd="em.wl", description="Vacuum wavelength limits",
+             xtype="interval", ucd="em.wl",
+             description="Wavelength limits (the cube's spectral axis); every plane"
+                         " whose channel overlaps them is cut out",
              multiplicity="forced-single",
              values=MS(Values, min=min(limits), max=max(limits)))
 
