@@ -41,9 +41,9 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.before_request(auth.guard)
     for module in (auth, summary, files, plots, calib, cube, validate, pages):
         app.register_blueprint(module.bp)
-    from qcservice.viewer import downloads, storage
+    from qcservice.viewer import downloads, heatmap, review, storage, trends
 
-    for module in (downloads, storage):
+    for module in (review, trends, heatmap, downloads, storage):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=pages.MODES,
                                  projects=pages.projects)

@@ -38,3 +38,17 @@ GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE")
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
 MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",
            "flat_red": "MASTER_FLAT", "wave_red": "WAVECAL_TABLE"}
+
+# The key metric of each category (heat map, per-IFU history): (DPR TYPE or PRO CATG of
+# the files, metric name), as batch QC computes them per IFU.
+KEY_METRICS = {
+    "science_raw": ("OBJECT", "raw.level"),
+    "bias_raw": ("BIAS", "bias.ron_e"),
+    "bias_red": ("MASTER_BIAS", "master_bias.noise"),
+    "dark_raw": ("DARK", "dark.current"),
+    "dark_red": ("MASTER_DARK", "master_dark.median"),
+    "flat_raw": ("FLAT,LAMP", "flat.flux"),
+    "flat_red": ("MASTER_FLAT", "master_flat.dead_slices"),
+    "wave_raw": ("WAVE", "raw.level"),
+    "wave_red": ("WAVECAL_TABLE", "wavecal.fit_rms"),
+}

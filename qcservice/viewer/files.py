@@ -15,10 +15,11 @@ from flask import (
     url_for,
 )
 
-from qcservice.viewer import records
+from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.categories import BY_KEY, MASTERS
 from qcservice.viewer.db import rows
+from qcservice.viewer.review import neighbours
 
 bp = Blueprint("files", __name__)
 
@@ -74,11 +75,21 @@ def detail(file_id: int) -> str:
     if rec["pro_catg"] == "DATACUBE_FINAL":
         return redirect(url_for("cube.cube", file_id=file_id))
     cells = records.ifu_grid(file_id)
+    found = evidence.evidence(file_id)
     return render_template(
         "detail.html", rec=rec, cells=cells, counts=records.grid_counts(cells),
         metrics=records.ifu_metrics(file_id), file_metrics=records.file_metrics(file_id),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
-        images=records.images(file_id), datalink=datalink_url(rec), user=g.user)
+        images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
+        evidence=found, why=evidence.by_ifu(found), opens_on=evidence.first_metric(found),
+        limits=evidence.limits_at(file_id),
+        nav=neighbours(file_id, rec["night"], rec["filename"]))
+
+
+@bp.app_template_filter("limits_text")
+def limits_text(e: dict) -> str:
+    """The limits of an evidence row, in words (templates)."""
+    return evidence.limits_text(e)
 
 
 @bp.route("/product/<int:file_id>")
