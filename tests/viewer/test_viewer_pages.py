@@ -16,11 +16,11 @@ def test_login_then_summary(app, catalogue):
     assert "Connected as" in page and "alice" in page
     assert "2024-03-09" in page and "ESO Climate" in page
     # 3 raw biases, 1 valid (no IFU invalid), 1 invalid (3 IFUs invalid), 1 not assessed
-    cell = re.search(r'night/2024-03-09/bias_raw">3</a> <b class="valid">1</b> '
-                     r'<b class="invalid">1</b>', page)
+    cell = re.search(r'night/2024-03-09/bias_raw">3</a> <b class="valid">✓1</b> '
+                     r'<b class="invalid">✗1</b>', page)
     assert cell, page
     # master biases: 2 Pass, 1 Fail
-    assert re.search(r'bias_red">3</a> <b class="valid">2</b> <b class="invalid">1',
+    assert re.search(r'bias_red">3</a> <b class="valid">✓2</b> <b class="invalid">✗1',
                      page)
 
 

@@ -216,11 +216,13 @@
     }
     const toggle = document.getElementById("show-medians");
     if (toggle) {
-      toggle.addEventListener("change", function () {
+      const apply = function () {
         document.querySelectorAll(".grid").forEach(function (g) {
           g.classList.toggle("show-medians", toggle.checked);
         });
-      });
+      };
+      toggle.addEventListener("change", apply);
+      apply();   // ticked before this script ran, or restored by the browser
     }
     const trend = document.getElementById("trend-form");
     if (trend && hasPlotly) {
