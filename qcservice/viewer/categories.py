@@ -15,8 +15,8 @@ class Category:
     """One column of the nightly summary."""
 
     key: str
-    group: str   # SCIENCE, BIAS, DARK, FLAT, WAVE
-    label: str   # raw, scibasic, scipost, reduced
+    group: str   # SCIENCE, BIAS, DARK, FLAT, WAVE, OTHER
+    label: str   # raw, scibasic, scipost, reduced; STD, image, spectra
 
 
 CATEGORIES = (
@@ -31,9 +31,12 @@ CATEGORIES = (
     Category("flat_red", "FLAT", "reduced"),
     Category("wave_raw", "WAVE", "raw"),
     Category("wave_red", "WAVE", "reduced"),
+    Category("std_raw", "OTHER", "STD"),
+    Category("image_fov", "OTHER", "image"),
+    Category("spectrum_1d", "OTHER", "spectra"),
 )
 BY_KEY = {c.key: c for c in CATEGORIES}
-GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE")
+GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE", "OTHER")
 
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
 MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",

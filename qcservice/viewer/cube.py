@@ -15,7 +15,6 @@ from flask import Blueprint, abort, g, render_template, request
 from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file
 from qcservice.viewer.files import datalink_url
-from qcservice.viewer.review import neighbours
 
 bp = Blueprint("cube", __name__)
 
@@ -95,5 +94,4 @@ def cube(file_id: int) -> str:
         curves=curves(metrics, CURVES.get(tab, ())), stars=stars(metrics),
         sky_lines=SKY_LINES, cells=cells, counts=records.grid_counts(cells),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
-        datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found),
-        nav=neighbours(file_id, rec["night"], rec["filename"]))
+        datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found))

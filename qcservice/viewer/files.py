@@ -15,11 +15,10 @@ from flask import (
     url_for,
 )
 
-from qcservice.viewer import evidence, records
+from qcservice.viewer import evidence, products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.categories import BY_KEY, MASTERS
 from qcservice.viewer.db import rows
-from qcservice.viewer.review import neighbours
 
 bp = Blueprint("files", __name__)
 
@@ -61,7 +60,7 @@ def night_list(night: str, cat: str) -> str:
         abort(404)
     if category is None:
         abort(404)
-    sql = _RAW_LIST if category.label == "raw" else _PRODUCT_LIST
+    sql = _RAW_LIST if category.key.endswith("_raw") else _PRODUCT_LIST
     items = rows(sql, night=day, cat=cat, **scope())
     return render_template("night_list.html", night=day, category=category, items=items,
                            master_catg=MASTERS.get(cat))
@@ -83,7 +82,7 @@ def detail(file_id: int) -> str:
         images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
         evidence=found, why=evidence.by_ifu(found), opens_on=evidence.first_metric(found),
         limits=evidence.limits_at(file_id),
-        nav=neighbours(file_id, rec["night"], rec["filename"]))
+        spectrum=products.spectrum(rec["path"]) if rec["pro_catg"] == "SPECTRUM_1D" else None)
 
 
 @bp.app_template_filter("limits_text")

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
-from qcservice.viewer.access import scope
+from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
 from qcservice.viewer.categories import BY_KEY, KEY_METRICS
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.summary import parse_date
@@ -22,16 +22,18 @@ bp = Blueprint("heatmap", __name__)
 
 DEFAULT_NIGHTS = 60
 
-_CELLS = """
-WITH files AS (
-    SELECT f.file_id, coalesce(r.night, p.night) AS night
-    FROM qc.files f LEFT JOIN qc.raw_frames r USING (file_id)
-    LEFT JOIN qc.products p USING (file_id)
-    WHERE coalesce(r.dpr_type, p.pro_catg) = :type AND f.project_id = :project_id
-      AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
-      AND coalesce(r.night, p.night) BETWEEN :start AND :end
-), seen AS (
-    SELECT file_id, night FROM files WHERE qc.may_see(:uid, file_id)
+_CELLS = f"""
+WITH files AS MATERIALIZED (
+    SELECT x.file_id, x.night, {CLASS_COLUMNS} FROM (
+        SELECT file_id, night, ins_mode FROM qc.raw_frames
+        WHERE dpr_type = :type AND night BETWEEN :start AND :end
+        UNION ALL
+        SELECT file_id, night, ins_mode FROM qc.products
+        WHERE pro_catg = :type AND night BETWEEN :start AND :end) x
+    JOIN qc.files f USING (file_id)
+    WHERE f.project_id = :project_id AND (CAST(:mode AS text) IS NULL OR x.ins_mode = :mode)
+), {VISIBLE.format(cte="files")}, seen AS (
+    SELECT file_id, night FROM files JOIN visible USING (og, priv, released)
 ), vals AS (
     SELECT s.night, m.ifu, min(s.file_id) AS file_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS value

@@ -10,16 +10,16 @@ IFUs' validity, with one comment.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from qcservice.viewer.access import require_file, scope
+from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, require_file, scope
 from qcservice.viewer.auth import require_validator
-from qcservice.viewer.db import get_conn, rows
+from qcservice.viewer.db import get_conn, row, rows
 from qcservice.viewer.validate import back, decide_ifu, decide_qa, form_comment
 
 bp = Blueprint("review", __name__)
 
-_QUEUE = """
+_QUEUE = f"""
 WITH candidates AS (
     SELECT file_id FROM qc.qa WHERE state <> 'Pass'
       AND (decided_by = 'auto' OR CAST(:everything AS boolean))
@@ -27,13 +27,23 @@ WITH candidates AS (
     UNION SELECT s.file_id FROM qc.ifu_status s   -- flagged IFUs, no QA state yet
     WHERE cardinality(s.flags) > 0
       AND NOT EXISTS (SELECT 1 FROM qc.qa q WHERE q.file_id = s.file_id)
+), pts AS MATERIALIZED (
+    SELECT f.file_id, f.filename, coalesce(r.night, p.night) AS night,
+           coalesce(r.dpr_type, p.pro_catg) AS type, p.ifu, {CLASS_COLUMNS}
+    FROM candidates JOIN qc.files f USING (file_id)
+    LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
+    WHERE f.project_id = :project_id
+      AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
+), {VISIBLE.format(cte="pts")}, queue AS (
+    SELECT pts.* FROM pts JOIN visible USING (og, priv, released)
+    ORDER BY night DESC, filename, file_id LIMIT :limit
 )
-SELECT f.file_id, f.filename, coalesce(r.night, p.night) AS night,
-       coalesce(r.dpr_type, p.pro_catg) AS type, coalesce(r.ins_mode, p.ins_mode) AS ins_mode,
-       p.ifu, coalesce(q.state, 'Undefined') AS state, q.decided_by,
-       coalesce(q.flags, '{}') AS qa_flags, d.status AS qc_status, d.error AS qc_error,
+SELECT f.file_id, f.filename, f.night, f.type, f.ifu,
+       coalesce(r.ins_mode, p.ins_mode) AS ins_mode,
+       coalesce(q.state, 'Undefined') AS state, q.decided_by,
+       coalesce(q.flags, '{{}}') AS qa_flags, d.status AS qc_status, d.error AS qc_error,
        st.n_flagged, st.n_invalid, st.ifu_flags
-FROM candidates JOIN qc.files f USING (file_id)
+FROM queue f
 LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
 LEFT JOIN qc.qa q USING (file_id) LEFT JOIN qc.qc_done d USING (file_id)
 LEFT JOIN LATERAL (
@@ -44,9 +54,12 @@ LEFT JOIN LATERAL (
                 FROM qc.ifu_status s2, unnest(s2.flags) AS flag
                 WHERE s2.file_id = f.file_id GROUP BY flag) z) AS ifu_flags
     FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true
-WHERE f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
-  AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
-ORDER BY night DESC, f.filename, f.file_id LIMIT 2000"""
+ORDER BY f.night DESC, f.filename, f.file_id"""
+
+# the keys of the whole queue, in its order (next / previous on a file's page)
+_KEYS = _QUEUE[:_QUEUE.index("queue AS (")].rstrip().rstrip(",") + """
+SELECT pts.file_id, pts.night, pts.filename FROM pts JOIN visible USING (og, priv, released)
+ORDER BY night DESC, filename, file_id"""
 
 # what people decided (QC's own automatic changes are on each file's page); the IFUs of
 # one decision on one file make one row
@@ -65,24 +78,39 @@ IFU_CHOICES = {"keep": "leave the IFUs as they are",
                "valid": "every IFU valid", "invalid": "every IFU invalid"}
 
 
-def queue_items(everything: bool = False) -> list[dict]:
+def queue_items(everything: bool = False, limit: int = 1000) -> list[dict]:
     """The review queue in the user's project and mode, newest night first."""
-    return rows(_QUEUE, everything=everything, **scope())
+    return rows(_QUEUE, everything=everything, limit=limit, **scope())
 
 
-def neighbours(file_id: int, night, filename: str) -> dict:
-    """The files before and after this one in the queue (it may have just left it)."""
-    key = (-night.toordinal() if night else 0, filename, file_id)
+@bp.route("/qa/step/<int:file_id>/<direction>")
+def step(file_id: int, direction: str) -> Response:
+    """The file before or after this one in the queue (it may have just left it): worked
+    out when asked, so a file's page does not pay for the whole queue."""
+    if direction not in ("previous", "next"):
+        abort(404)
+    require_file(file_id)
+    here = row("SELECT coalesce(r.night, p.night) AS night, f.filename FROM qc.files f "
+               "LEFT JOIN qc.raw_frames r USING (file_id) "
+               "LEFT JOIN qc.products p USING (file_id) WHERE f.file_id = :f", f=file_id)
+    key = _key(here["night"], here["filename"], file_id)
     before = after = None
-    for item in queue_items():
-        other = (-item["night"].toordinal() if item["night"] else 0, item["filename"],
-                 item["file_id"])
+    for item in rows(_KEYS, everything=False, **scope()):
+        other = _key(item["night"], item["filename"], item["file_id"])
         if other < key:
             before = item["file_id"]
         elif other > key:
             after = item["file_id"]
             break
-    return {"previous": before, "next": after}
+    target = before if direction == "previous" else after
+    if target is None:
+        return redirect(url_for("review.queue"))
+    return redirect(url_for("files.detail", file_id=target))
+
+
+def _key(night, filename: str, file_id: int) -> tuple:
+    """A file's place in the queue's order: newest night first, then by name."""
+    return (-night.toordinal() if night else 0, filename, file_id)
 
 
 @bp.route("/qa")
@@ -124,8 +152,3 @@ def decide() -> Response:
             _decide_ifus(file_id, choice, comment)
     get_conn().commit()
     return back(None)
-
-
-def queue_url(file_id: int | None) -> str | None:
-    """The page of a queued file (templates)."""
-    return url_for("files.detail", file_id=file_id) if file_id else None

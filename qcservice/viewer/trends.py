@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy import text
 
 from qcservice.qc.thresholds import LIMITS, Threshold, ThresholdSet
-from qcservice.viewer.access import scope
+from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
 from qcservice.viewer.categories import KEY_METRICS
 from qcservice.viewer.db import get_conn, rows
 from qcservice.viewer.summary import parse_date
@@ -28,10 +28,11 @@ bp = Blueprint("trends", __name__)
 
 SPLITS = ("ifu", "subunit", "mode")
 
-_POINTS = """
-WITH pts AS (
+_POINTS = f"""
+WITH pts AS MATERIALIZED (
     SELECT m.file_id, m.ifu, m.subunit, m.value, m.unit,
-           coalesce(r.night, p.night) AS night, coalesce(r.ins_mode, p.ins_mode) AS ins_mode
+           coalesce(r.night, p.night) AS night, coalesce(r.ins_mode, p.ins_mode) AS ins_mode,
+           {CLASS_COLUMNS}
     FROM qc.metrics m JOIN qc.files f USING (file_id)
     LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
     WHERE m.name = :metric AND m.value IS NOT NULL AND f.project_id = :project_id
@@ -41,11 +42,9 @@ WITH pts AS (
       AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
       AND (CAST(:start AS date) IS NULL OR coalesce(r.night, p.night) >= :start)
       AND (CAST(:end AS date) IS NULL OR coalesce(r.night, p.night) <= :end)
-), seen AS (
-    SELECT file_id FROM (SELECT DISTINCT file_id FROM pts) d WHERE qc.may_see(:uid, file_id)
-)
+), {VISIBLE.format(cte="pts")}
 SELECT pts.night, pts.file_id, pts.ifu, pts.subunit, pts.value, pts.unit, pts.ins_mode
-FROM pts JOIN seen USING (file_id)
+FROM pts JOIN visible USING (og, priv, released)
 ORDER BY night, file_id, ifu NULLS FIRST, subunit"""
 
 _DIMM = """

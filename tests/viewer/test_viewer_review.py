@@ -136,8 +136,12 @@ def test_queue_next_and_previous(client, history):
     page = client.get("/qa").get_data(as_text=True)
     ids = [int(i) for i in re.findall(r'name="file_id" value="(\d+)"', page)]
     middle = client.get(f"/file/{ids[1]}", follow_redirects=True).get_data(as_text=True)
-    assert f'href="/file/{ids[0]}" id="queue-previous"' in middle
-    assert f'href="/file/{ids[2]}" id="queue-next"' in middle
+    assert f'href="/qa/step/{ids[1]}/next" id="queue-next"' in middle
+    assert client.get(f"/qa/step/{ids[1]}/previous").headers["Location"] == f"/file/{ids[0]}"
+    assert client.get(f"/qa/step/{ids[1]}/next").headers["Location"] == f"/file/{ids[2]}"
+    assert client.get(f"/qa/step/{ids[0]}/previous").headers["Location"] == "/qa"
+    quiet = history[0]["cube"]            # passed, not in the queue: it still has a place
+    assert client.get(f"/qa/step/{quiet}/previous").headers["Location"] == f"/file/{ids[-1]}"
 
 
 def test_trend_api_splits_ifus_colours_limits_and_exports(client, history):

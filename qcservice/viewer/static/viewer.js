@@ -194,6 +194,21 @@
     });
   }
 
+  function drawSpectrum() {
+    const node = document.getElementById("spectrum-plot");
+    const s = page.spectrum;
+    if (!node || !s) { return; }
+    const upper = s.y.map(function (y, i) { return y === null || s.err[i] === null ? null : y + s.err[i]; });
+    const lower = s.y.map(function (y, i) { return y === null || s.err[i] === null ? null : y - s.err[i]; });
+    Plotly.newPlot(node, [
+      { x: s.x, y: upper, type: "scatter", mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+      { x: s.x, y: lower, type: "scatter", mode: "lines", line: { width: 0 }, fill: "tonexty",
+        fillcolor: "rgba(29,53,87,0.25)", name: "± error" },
+      { x: s.x, y: s.y, type: "scatter", mode: "lines", line: { color: "#1d3557", width: 1 }, name: "flux" }],
+      { title: { text: "spectrum with its error" }, xaxis: { title: { text: "wavelength [" + s.x_unit + "]" } },
+        yaxis: { title: { text: "flux [" + s.y_unit + "]" } }, margin: { t: 40 } }, { responsive: true });
+  }
+
   function drawCalib() {
     const node = document.getElementById("calib-plot");
     if (!node || !page.calib) { return; }
@@ -248,6 +263,6 @@
       });
     }
     if (page.curves && hasPlotly) { drawCurves(); }
-    if (hasPlotly) { drawCalib(); }
+    if (hasPlotly) { drawCalib(); drawSpectrum(); }
   });
 }());
