@@ -118,7 +118,7 @@ EXAMPLE_ADQL = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwh
               default=None, help="Where the demo's FITS files go (default: $MUSEDC_HOME/demo).")
 @click.option("--nights", default=21, show_default=True, type=click.IntRange(1, 60),
               help="Simulated nights (a history: trends, heat map and queue need several).")
-@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
+@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="tiny",
               show_default=True, help="Simulation scale ('full' writes ~100 GB a night).")
 @click.option("--seed", default=1, show_default=True, help="Simulator seed.")
 @click.option("--start-night", default=None,

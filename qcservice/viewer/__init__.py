@@ -51,6 +51,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.after_request(_security_headers)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)
+    for name in ("summary.html", "detail.html", "qa.html"):   # compiled now, not by the
+        app.jinja_env.get_template(name)                        # first reader
     return app
 
 

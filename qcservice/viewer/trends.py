@@ -131,6 +131,7 @@ def trend_data(args) -> dict:
               "type": args.get("type") or None, "start": parse_date(args.get("start")),
               "end": parse_date(args.get("end")), **where}
     get_conn().execute(text("SET LOCAL work_mem = '64MB'"))
+    get_conn().execute(text("SET LOCAL random_page_cost = 1.1"))   # as for the heat map
     limits = [Threshold(**r) for r in rows(_LIMITS, metric=metric)]
     levels = Levels(limits)
     series: dict[str, dict] = {}

@@ -197,3 +197,27 @@ def test_trend_levels_follow_qc_rule(day, value, ifu, mode):
                                                                        None)}
     expected = "error" if "error" in direct else ("warning" if "warning" in direct else None)
     assert Levels(rows_).level("m", night, mode, ifu, None, value) == expected
+
+
+def test_trend_heatmap_and_queue_keep_proprietary_data_hidden(app, engine, history,
+                                                               catalogue):
+    """The embargoed science frame of PROG-A: its points, cells and queue entry reach the
+    programme's member, not another consortium member."""
+    hidden = catalogue["science"]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO qc.metrics (file_id, ifu, name, value, source) "
+                          "SELECT :f, i, 'raw.level', 1234.5, 'computed' "
+                          "FROM generate_series(1, 24) i"), {"f": hidden})
+        conn.execute(text("INSERT INTO qc.qa (file_id, auto_state, state) "
+                          "VALUES (:f, 'Check', 'Check')"), {"f": hidden})
+    for user, sees in (("alice", False), ("teamer", True)):
+        client = app.test_client()
+        login(client, user)
+        data = client.get("/api/trend?metric=raw.level").get_json()
+        points = [f for s in data["series"].values() for f in s["file_id"]]
+        assert (hidden in points) is sees and (len(points) == 24 if sees else not points)
+        heat = client.get("/heatmap?cat=science_raw&start=2024-01-01&end=2024-03-31")
+        assert ("1.23e+03" in heat.get_data(as_text=True)) is sees, user
+        queue = client.get("/qa").get_data(as_text=True)
+        assert ("MUSE.OBJ.fits" in queue) is sees, user
+        assert (client.get(f"/qa/step/{hidden}/next").status_code != 404) is sees
