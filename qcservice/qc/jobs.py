@@ -89,7 +89,7 @@ def discover(engine: Engine, image_root: Path, night_from: dt.date | None = None
                                               "DATACUBE_FINAL": "cube"}.get(r.category,
                                                                             "master")
         image_dir = str(image_root / r.night.isoformat() / str(r.file_id)) \
-            if kind == "cube" else None
+            if kind in ("cube", "raw", "master") else None   # previews of raw and masters
         tasks.append(Task(r.file_id, kind, r.path, r.night, r.ins_mode, r.updated_at,
                           r.category, r.ifu, r.exptime, r.partner, image_dir, r.dimm_fwhm))
     return tasks
@@ -105,9 +105,10 @@ def run_task(task: Task) -> tuple[Task, TaskResult | str]:
         if not os.path.exists(task.path):
             return task, f"file is gone: {task.path}"
         if task.task == "raw":
-            return task, raw_frame_qc(task.path, task.category, task.exptime, task.partner)
+            return task, raw_frame_qc(task.path, task.category, task.exptime, task.partner,
+                                      task.image_dir)
         if task.task == "master":
-            return task, master_qc(task.path, task.category, task.ifu)
+            return task, master_qc(task.path, task.category, task.ifu, task.image_dir)
         if task.task == "wavecal":
             return task, wavecal_qc(task.path, task.ifu)
         return task, cube_qc(task.path, task.image_dir, task.seeing)

@@ -13,6 +13,7 @@ import numpy as np
 from astropy.io import fits
 
 from qcservice.ingest.fitsheader import read_headers
+from qcservice.qc import preview
 from qcservice.qc.raw import dead_slices
 from qcservice.qc.result import Metric, TaskResult
 
@@ -30,8 +31,10 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return v if v.size else np.array([np.nan])
 
 
-def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
-    """Metrics of a MASTER_BIAS, MASTER_DARK or MASTER_FLAT of one IFU."""
+def master_qc(path: str, pro_catg: str, ifu: int | None,
+              image_dir: str | None = None) -> TaskResult:
+    """Metrics of a MASTER_BIAS, MASTER_DARK or MASTER_FLAT of one IFU (and its preview
+    under ``image_dir`` when given)."""
     with fits.open(path, memmap=True) as hdul:
         if "DATA" not in hdul or hdul["DATA"].data is None:
             raise ValueError(f"no DATA extension with pixels (HDUs: "
@@ -56,7 +59,9 @@ def master_qc(path: str, pro_catg: str, ifu: int | None) -> TaskResult:
         metrics += [Metric("master_flat.nsaturated", saturated, "pix", ifu),
                     Metric("master_flat.dead_slices",
                            dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)]
-    return TaskResult(metrics=metrics)
+    images = preview.save_png(preview.single(preview.thumbnail(data)), image_dir,
+                              "preview.png", f"{pro_catg} IFU {ifu}", ifu)
+    return TaskResult(metrics=metrics, images=images)
 
 
 def wavecal_qc(path: str, ifu: int | None) -> TaskResult:

@@ -72,6 +72,11 @@ def masters(night: str, catg: str) -> str:
     plot = {sub: [[m["ifu"], table["values"].get((m["file_id"], sub))] for m in found]
             for sub in subunits}
     limits = metric_limits(table["chosen"], day, scope()["mode"]) if table["chosen"] else []
+    previews = {r["ifu"]: r for r in rows(
+        "SELECT DISTINCT ON (p.ifu) p.ifu, i.image_id, f.filename FROM qc.qc_images i "
+        "JOIN qc.products p USING (file_id) JOIN qc.files f USING (file_id) "
+        "WHERE i.file_id = ANY(:ids) AND i.kind = 'preview' AND p.ifu IS NOT NULL "
+        "ORDER BY p.ifu, p.ins_mode, f.filename", ids=[m["file_id"] for m in found])}
     return render_template("calib.html", night=day, catg=catg, masters=found, names=names,
                            subunits=subunits, chosen=table["chosen"], values=table["values"],
-                           plot=plot, limits=limits)
+                           plot=plot, limits=limits, previews=previews)
