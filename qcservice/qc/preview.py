@@ -57,15 +57,21 @@ def mosaic(thumbs: dict[int, np.ndarray]) -> np.ndarray:
 def save_png(image: np.ndarray, folder: str | None, name: str, title: str,
              ifu: int | None = None) -> list[Image]:
     """Write ``image`` (values 0..1, NaN gaps) as a PNG under ``folder``; [] without one.
-    Written to a temporary name and renamed, so a failed write leaves no torn file."""
+    Written to a temporary name and renamed, so a failed write leaves no torn file. A
+    preview is an aid, not a QC result: when it cannot be written (disk full) the file's
+    QC goes on without it, and the metrics and flags are stored as always."""
     if not folder:
         return []
     from matplotlib import image as mimage
 
     path = Path(folder) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     shown = np.where(np.isfinite(image), image, 1.0)     # gaps white
-    mimage.imsave(tmp, shown, cmap="gray", vmin=0, vmax=1, format="png")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mimage.imsave(tmp, shown, cmap="gray", vmin=0, vmax=1, format="png")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return []
     return [Image("preview", str(path), title, ifu)]
