@@ -36,6 +36,24 @@ def jobs() -> str:
     return render_template("jobs.html", runs=runs, done=done)
 
 
+@bp.route("/jobs/<int:run_id>")
+def run_failures(run_id: int) -> str:
+    """What one run could not do: QC's failed files (those the user may see) and the
+    files an ingest refused, each with its reason."""
+    run = row("SELECT run_id, kind, status, started_at, message FROM qc.job_runs "
+              "WHERE run_id = :r", r=run_id)
+    if run is None:
+        abort(404)
+    qc_failed = rows("""
+        SELECT d.file_id, f.filename, d.task, d.error, d.done_at FROM qc.qc_done d
+        JOIN qc.files f USING (file_id)
+        WHERE d.run_id = :r AND d.status = 'failed' AND qc.may_see(:uid, d.file_id)
+        ORDER BY f.filename LIMIT 1000""", r=run_id, uid=g.user.user_id)
+    refused = rows("SELECT path, reason, last_seen FROM qc.ingest_failures "
+                   "WHERE run_id = :r ORDER BY path LIMIT 1000", r=run_id)
+    return render_template("run.html", run=run, qc_failed=qc_failed, refused=refused)
+
+
 @bp.route("/links")
 def links() -> str:
     """The VO services: TAP, its examples, ObsCore, SIAv2, SSA."""
