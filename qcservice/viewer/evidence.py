@@ -30,7 +30,9 @@ FROM qc.files f LEFT JOIN qc.raw_frames r USING (file_id)
 LEFT JOIN qc.products p USING (file_id) WHERE f.file_id = :fid"""
 
 
-def _inputs(file_id: int) -> tuple[list[dict], ThresholdSet, dt.date, str | None]:
+def inputs(file_id: int) -> tuple[list[dict], ThresholdSet, dt.date, str | None]:
+    """What the rule reads of a file: its metrics, the thresholds of those metrics, its
+    night and mode (read once per page, for :func:`evidence` and :func:`limits_at`)."""
     metrics = rows(_METRICS, fid=file_id)
     names = sorted({m["name"] for m in metrics})
     limits = ThresholdSet([Threshold(**r) for r in rows(_THRESHOLDS, names=names)])
@@ -38,11 +40,11 @@ def _inputs(file_id: int) -> tuple[list[dict], ThresholdSet, dt.date, str | None
     return metrics, limits, when.get("night") or dt.date.max, when.get("ins_mode")
 
 
-def evidence(file_id: int) -> list[dict]:
+def evidence(file_id: int, read: tuple | None = None) -> list[dict]:
     """Every metric value of the file that crosses a limit: ifu (None: whole file),
     subunit, metric, value, unit, flag, level ('warning'/'error'), the limits and the
     threshold row's source file and valid_from. Errors first, then by IFU and metric."""
-    metrics, limits, night, mode = _inputs(file_id)
+    metrics, limits, night, mode = read or inputs(file_id)
     found = []
     for m in metrics:
         for t in limits.applicable(m["name"], night, mode, m["ifu"], m["subunit"]):
@@ -57,9 +59,9 @@ def evidence(file_id: int) -> list[dict]:
     return found
 
 
-def limits_at(file_id: int) -> dict[str, list[dict]]:
+def limits_at(file_id: int, read: tuple | None = None) -> dict[str, list[dict]]:
     """Per metric of the file, the limits that apply to it (any IFU), for its plots."""
-    metrics, limits, night, mode = _inputs(file_id)
+    metrics, limits, night, mode = read or inputs(file_id)
     return {name: _drawn(limits, name, night, mode)
             for name in sorted({m["name"] for m in metrics})}
 
@@ -77,7 +79,7 @@ def _drawn(limits: ThresholdSet, name: str, night: dt.date, mode: str | None) ->
 
 def auto_verdict(file_id: int) -> Verdict:
     """QC's automatic verdict of the file, from its metrics as they are now."""
-    metrics, limits, night, mode = _inputs(file_id)
+    metrics, limits, night, mode = inputs(file_id)
     return evaluate([(m["ifu"], m["subunit"], m["name"], m["value"]) for m in metrics],
                     limits, night, mode)
 

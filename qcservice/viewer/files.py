@@ -22,17 +22,13 @@ from qcservice.viewer.db import rows
 
 bp = Blueprint("files", __name__)
 
-_IFU_COUNTS = """LEFT JOIN LATERAL (
-    SELECT count(*) AS n_status, count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
-           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid
-    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true"""
-
 _RAW_LIST = f"""
 SELECT f.file_id, f.filename, r.date_obs, r.object, r.ins_mode, r.exptime,
        r.dpr_type AS type, NULL::smallint AS ifu, q.state,
-       qc.viewer_validity(f.file_id, 'raw', q.state) AS validity, st.*
+       qc.viewer_validity(f.file_id, 'raw', q.state) AS validity,
+       coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.raw_frames r JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {_IFU_COUNTS}
+LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
 WHERE r.night = :night AND qc.viewer_raw_category(r.dpr_catg, r.dpr_type) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR r.ins_mode = :mode)
@@ -41,9 +37,10 @@ ORDER BY r.date_obs, f.filename"""
 _PRODUCT_LIST = f"""
 SELECT f.file_id, f.filename, p.date_obs, p.object, p.ins_mode, p.exptime,
        p.pro_catg AS type, p.ifu, q.state,
-       qc.viewer_validity(f.file_id, 'product', q.state) AS validity, st.*
+       qc.viewer_validity(f.file_id, 'product', q.state) AS validity,
+       coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.products p JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {_IFU_COUNTS}
+LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
 WHERE p.night = :night AND qc.viewer_product_category(p.pro_catg) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR p.ins_mode = :mode)
@@ -74,14 +71,15 @@ def detail(file_id: int) -> str:
     if rec["pro_catg"] == "DATACUBE_FINAL":
         return redirect(url_for("cube.cube", file_id=file_id))
     cells = records.ifu_grid(file_id)
-    found = evidence.evidence(file_id)
+    read = evidence.inputs(file_id)
+    found = evidence.evidence(file_id, read)
     return render_template(
         "detail.html", rec=rec, cells=cells, counts=records.grid_counts(cells),
         metrics=records.ifu_metrics(file_id), file_metrics=records.file_metrics(file_id),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
         images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
         evidence=found, why=evidence.by_ifu(found), opens_on=evidence.first_metric(found),
-        limits=evidence.limits_at(file_id),
+        limits=evidence.limits_at(file_id, read),
         spectrum=products.spectrum(rec["path"]) if rec["pro_catg"] == "SPECTRUM_1D" else None)
 
 

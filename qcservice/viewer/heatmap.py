@@ -20,7 +20,7 @@ from qcservice.viewer.summary import parse_date
 
 bp = Blueprint("heatmap", __name__)
 
-DEFAULT_NIGHTS = 60
+DEFAULT_NIGHTS = 60   # nights with data shown when no range is asked for
 
 _CELLS = f"""
 WITH files AS MATERIALIZED (
@@ -67,6 +67,15 @@ def _cell(c: dict | None, file_url: str) -> str:
             f'<span aria-hidden="true">{icon}</span> {value}</a></td>')
 
 
+def _nth_night_before(end: dt.date, where: dict) -> dt.date:
+    """The first of the last DEFAULT_NIGHTS nights with data up to ``end`` (the nightly
+    summary's counts know them: no scan of the catalogue)."""
+    found = row("SELECT min(night) AS n FROM (SELECT DISTINCT night FROM "
+                "qc.viewer_night_counts WHERE project_id = :project_id AND night <= :end "
+                "ORDER BY night DESC LIMIT :k) x", end=end, k=DEFAULT_NIGHTS, **where)
+    return (found or {}).get("n") or end
+
+
 def heat_rows(cells: list[dict]) -> list[tuple[dt.date, Markup]]:
     """(night, the row's 24 cells as HTML), newest night first; built in one pass since
     1,000 nights make 24,000 cells."""
@@ -87,12 +96,8 @@ def heatmap() -> str:
     ftype, metric = KEY_METRICS[cat]
     metric = request.args.get("metric") or metric
     where = scope()
-    end = parse_date(request.args.get("end"))
-    if end is None:
-        newest = row("SELECT max(night) AS n FROM (SELECT max(night) AS night FROM "
-                      "qc.raw_frames UNION ALL SELECT max(night) FROM qc.products) x")
-        end = (newest or {}).get("n") or dt.date.today()
-    start = parse_date(request.args.get("start")) or end - dt.timedelta(DEFAULT_NIGHTS - 1)
+    end = parse_date(request.args.get("end")) or dt.date.today()
+    start = parse_date(request.args.get("start")) or _nth_night_before(end, where)
     conn = get_conn()
     conn.execute(text("SET LOCAL work_mem = '64MB'"))
     # 24 files a night are looked up by key; at the default random_page_cost the planner

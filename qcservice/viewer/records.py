@@ -27,6 +27,18 @@ LEFT JOIN qc.qa q USING (file_id) LEFT JOIN qc.qc_done d USING (file_id)
 WHERE f.file_id = :fid"""
 
 
+# For lists of files (alias ``f``): how many IFUs are assessed, flagged and invalid, and
+# which flags on which IFUs ("BAD_RON (IFU 3, 7), HIGH_DARK (IFU 12)").
+IFU_SUMMARY = """LEFT JOIN LATERAL (
+    SELECT count(*) AS n_status, count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
+           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid,
+           (SELECT string_agg(flag || ' (IFU ' || ifus || ')', ', ' ORDER BY flag) FROM (
+                SELECT flag, string_agg(s2.ifu::text, ', ' ORDER BY s2.ifu) AS ifus
+                FROM qc.ifu_status s2, unnest(s2.flags) AS flag
+                WHERE s2.file_id = f.file_id GROUP BY flag) z) AS ifu_flags
+    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true"""
+
+
 def file_record(file_id: int) -> dict | None:
     """Catalogue, observation and QA facts of one file."""
     return one(_FILE, fid=file_id)

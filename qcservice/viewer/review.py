@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, require_file, scope
 from qcservice.viewer.auth import require_validator
 from qcservice.viewer.db import get_conn, row, rows
+from qcservice.viewer.records import IFU_SUMMARY
 from qcservice.viewer.validate import back, decide_ifu, decide_qa, form_comment
 
 bp = Blueprint("review", __name__)
@@ -46,14 +47,7 @@ SELECT f.file_id, f.filename, f.night, f.type, f.ifu,
 FROM queue f
 LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
 LEFT JOIN qc.qa q USING (file_id) LEFT JOIN qc.qc_done d USING (file_id)
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
-           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid,
-           (SELECT string_agg(flag || ' (IFU ' || ifus || ')', ', ' ORDER BY flag) FROM (
-                SELECT flag, string_agg(s2.ifu::text, ', ' ORDER BY s2.ifu) AS ifus
-                FROM qc.ifu_status s2, unnest(s2.flags) AS flag
-                WHERE s2.file_id = f.file_id GROUP BY flag) z) AS ifu_flags
-    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true
+{IFU_SUMMARY}
 ORDER BY f.night DESC, f.filename, f.file_id"""
 
 # the keys of the whole queue, in its order (next / previous on a file's page)

@@ -67,7 +67,7 @@ def test_a_review_from_queue_to_trend(served):
 
         page.goto(served.url + "trends?metric=bias.ron_e&type=BIAS&split=subunit&ifu=17")
         page.wait_for_selector("#trend-plot .main-svg")
-        page.wait_for_function("document.getElementById('trend-plot').dataset.loaded")
+        page.wait_for_selector("#trend-plot[data-loaded]")
         labels = page.evaluate("document.getElementById('trend-plot').textContent")
         assert "BAD_RON warn high 4 (from 2014-01-01)" in labels
         assert "BAD_RON error high 5 (from 2014-01-01)" in labels
