@@ -129,6 +129,8 @@ def fill(engine: Engine, nights: int) -> dict[str, int]:
         conn.execute(text(_QC))
         add_user(conn, "bench", "reader", PASSWORD)
         add_to_group(conn, "bench", "GTO")
+        add_user(conn, "benchqc", "qc_scientist", PASSWORD)
+        add_to_group(conn, "benchqc", "GTO")
         # the fill ends as an ingest run does: its qc.job_runs row finishes (the summary's
         # counts are brought up to date then, sql/030)
         conn.execute(text("INSERT INTO qc.job_runs (kind) VALUES ('ingest')"))
@@ -151,15 +153,17 @@ def timed(repeat: int, fn: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def logged_in(client) -> None:
-    """Log the test client in as the bench reader."""
+def logged_in(client, user: str = "bench") -> str:
+    """Log the test client in as the bench reader (or ``user``); returns a CSRF token."""
     import re
 
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    resp = client.post("/login", data={"username": "bench", "password": PASSWORD,
+    resp = client.post("/login", data={"username": user, "password": PASSWORD,
                                        "csrf_token": token})
     assert resp.status_code == 302, resp.status_code
+    page = client.get("/jobs").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def page_figures(app, engine: Engine, repeat: int) -> list[tuple[str, float, float]]:
@@ -203,19 +207,35 @@ def page_figures(app, engine: Engine, repeat: int) -> list[tuple[str, float, flo
 
     with engine.connect() as conn:
         products = conn.execute(text("SELECT file_id FROM qc.products")).scalars().all()
+        masters = conn.execute(text("SELECT file_id FROM qc.products "   # not proprietary
+                                    "WHERE pro_catg LIKE 'MASTER%'")).scalars().all()
 
     def one_night_changed() -> float:
-        with engine.begin() as conn:   # as a QC run or a validation would (not timed)
+        with engine.begin() as conn:   # a change outside a run (not timed): the summary
             conn.execute(text("UPDATE qc.qa SET comment = now()::text WHERE file_id = :f"),
-                         {"f": random.choice(products)})
+                         {"f": random.choice(products)})     # recounts it when read
+        t0 = time.perf_counter()
+        get("/")()
+        return time.perf_counter() - t0
+
+    validator = app.test_client()
+    token = logged_in(validator, "benchqc")
+
+    def one_night_validated() -> float:
+        resp = validator.post(f"/file/{random.choice(masters)}/qa", data={
+            "csrf_token": token, "state": random.choice(["Pass", "Fail"]),
+            "comment": "bench", "action": "set"})                # not timed
+        assert resp.status_code == 302, resp.status_code
         t0 = time.perf_counter()
         get("/")()
         return time.perf_counter() - t0
 
     changed = statistics.median(one_night_changed() for _ in range(repeat))
+    validated = statistics.median(one_night_validated() for _ in range(repeat))
     return [("summary, first call", first_call, timed(repeat, summary_sql)),
             ("summary of every night", timed(repeat, get("/")), timed(repeat, summary_sql)),
-            ("summary, one night changed before", changed, timed(repeat, summary_sql)),
+            ("summary, right after a validation", validated, timed(repeat, summary_sql)),
+            ("summary, a night changed outside a run", changed, timed(repeat, summary_sql)),
             ("frame page with its 24-IFU grids", timed(repeat, get(f"/file/{bias}")),
              timed(repeat, detail_sql)),
             *history_figures(get, engine, uid, pid, repeat)]

@@ -56,15 +56,26 @@ STATES = {None: ("unknown", "?", "not assessed"), 0: ("ok", "✓", "fine"),
           1: ("flagged", "⚑", "flagged"), 2: ("bad", "✗", "invalid")}
 
 
-def _cell(c: dict | None, file_url: str) -> str:
+def _cell(c: tuple | None, file_url: str) -> str:
     if c is None:
         return '<td class="none">–</td>'
-    cls, icon, words = STATES[c["worst"]]
-    value = "–" if c["value"] is None else f"{c['value']:.3g}"
-    flags = escape(" ".join(c["flags"] or ()))
-    title = f"IFU {c['ifu']}: {words}" + (f" ({flags})" if flags else "")
-    return (f'<td class="cell {cls}"><a href="{file_url}{c["file_id"]}" title="{title}">'
-            f'<span aria-hidden="true">{icon}</span> {value}</a></td>')
+    _night, ifu, value, worst, file_id, flags = c
+    cls, icon, words = STATES[worst]
+    shown = "–" if value is None else f"{value:.3g}"
+    why = f" ({escape(' '.join(flags))})" if flags else ""
+    return (f'<td class="cell {cls}"><a href="{file_url}{file_id}" title="IFU {ifu}: '
+            f'{words}{why}"><span aria-hidden="true">{icon}</span> {shown}</a></td>')
+
+
+def heat_rows(cells) -> list[tuple[dt.date, Markup]]:
+    """(night, the row's 24 cells as HTML), newest night first, from (night, ifu, value,
+    worst, file_id, flags) rows; built in one pass, 1,000 nights make 24,000 cells."""
+    file_url = url_for("files.detail", file_id=0)[:-1]
+    by_night: dict[dt.date, list] = {}
+    for c in cells:
+        by_night.setdefault(c[0], [None] * 24)[c[1] - 1] = c
+    return [(night, Markup("".join([_cell(c, file_url) for c in by_night[night]])))
+            for night in sorted(by_night, reverse=True)]
 
 
 def _nth_night_before(end: dt.date, where: dict) -> dt.date:
@@ -74,17 +85,6 @@ def _nth_night_before(end: dt.date, where: dict) -> dt.date:
                 "qc.viewer_night_counts WHERE project_id = :project_id AND night <= :end "
                 "ORDER BY night DESC LIMIT :k) x", end=end, k=DEFAULT_NIGHTS, **where)
     return (found or {}).get("n") or end
-
-
-def heat_rows(cells: list[dict]) -> list[tuple[dt.date, Markup]]:
-    """(night, the row's 24 cells as HTML), newest night first; built in one pass since
-    1,000 nights make 24,000 cells."""
-    file_url = url_for("files.detail", file_id=0)[:-1]
-    by_night: dict[dt.date, list[dict | None]] = {}
-    for c in cells:
-        by_night.setdefault(c["night"], [None] * 24)[c["ifu"] - 1] = c
-    return [(night, Markup("".join(_cell(c, file_url) for c in by_night[night])))
-            for night in sorted(by_night, reverse=True)]
 
 
 @bp.route("/heatmap")
@@ -103,8 +103,8 @@ def heatmap() -> str:
     # 24 files a night are looked up by key; at the default random_page_cost the planner
     # would rather hash the whole files table (the catalogue is cached, as on an SSD)
     conn.execute(text("SET LOCAL random_page_cost = 1.1"))
-    cells = [dict(r._mapping) for r in conn.execute(text(_CELLS), {
-        "type": ftype, "metric": metric, "start": start, "end": end, **where})]
+    cells = conn.execute(text(_CELLS), {"type": ftype, "metric": metric, "start": start,
+                                        "end": end, **where}).all()
     return render_template("heatmap.html", cat=cat, category=BY_KEY[cat], metric=metric,
                            rows=heat_rows(cells), start=start, end=end,
                            categories=KEY_METRICS, states=STATES)

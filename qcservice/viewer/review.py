@@ -14,9 +14,15 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, require_file, scope
 from qcservice.viewer.auth import require_validator
-from qcservice.viewer.db import get_conn, row, rows
+from qcservice.viewer.db import row, rows
 from qcservice.viewer.records import IFU_SUMMARY
-from qcservice.viewer.validate import back, decide_ifu, decide_qa, form_comment
+from qcservice.viewer.validate import (
+    back,
+    commit_decision,
+    decide_ifu,
+    decide_qa,
+    form_comment,
+)
 
 bp = Blueprint("review", __name__)
 
@@ -144,5 +150,5 @@ def decide() -> Response:
             decide_qa(file_id, state, comment)
         if choice != "keep":
             _decide_ifus(file_id, choice, comment)
-    get_conn().commit()
+    commit_decision()
     return back(None)

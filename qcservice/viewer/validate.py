@@ -14,6 +14,7 @@ from qcservice.viewer.access import require_file
 from qcservice.viewer.auth import require_validator
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.evidence import auto_verdict
+from qcservice.viewer.summary import refresh_counts
 
 bp = Blueprint("validate", __name__)
 
@@ -35,6 +36,13 @@ UPDATE qc.qa SET state = auto_state, decided_by = 'auto', comment = '',
 _AUDIT = text("""
 INSERT INTO qc.audit_log (actor, action, file_id, ifu, old_value, new_value, comment)
 VALUES (:actor, :action, :fid, :ifu, CAST(:old AS jsonb), CAST(:new AS jsonb), :comment)""")
+
+
+def commit_decision() -> None:
+    """Commit, then recount the summary of the night(s) the decision changed: the one
+    who decided waits for that, not the next reader of the summary."""
+    get_conn().commit()
+    refresh_counts()
 
 
 def back(file_id: int | None) -> Response:
@@ -119,7 +127,7 @@ def set_ifu(file_id: int) -> Response:
         ifu_to_auto(file_id, int(ifu), form_comment())
     else:
         decide_ifu(file_id, int(ifu), request.form.get("is_valid") == "1", form_comment())
-    get_conn().commit()
+    commit_decision()
     return back(file_id)
 
 
@@ -132,5 +140,5 @@ def set_qa(file_id: int) -> Response:
         qa_to_auto(file_id, form_comment())
     else:
         decide_qa(file_id, request.form.get("state", ""), form_comment())
-    get_conn().commit()
+    commit_decision()
     return back(file_id)
