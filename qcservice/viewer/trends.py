@@ -110,19 +110,19 @@ def limit_periods(limits: list[Threshold], mode: str | None, ifu: int | None) ->
     return out
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
+def _ifu_arg(args) -> int | None:
+    raw = args.get("ifu", "")
     if not raw:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 24:
-        abort(400, f"{name} must be 1..24")
+        abort(400, "ifu must be 1..24")
     return int(raw)
 
 
 def trend_data(args) -> dict:
     """Points of one metric in series, their levels, the limits, optionally DIMM."""
     metric = args.get("metric", "")
-    ifu = _int_arg("ifu")
+    ifu = _ifu_arg(args)
     split = args.get("split") or ("subunit" if ifu else "ifu")
     if split not in SPLITS:
         abort(400, f"split must be one of {SPLITS}")
