@@ -62,16 +62,22 @@ def save_png(image: np.ndarray, folder: str | None, name: str, title: str,
     QC goes on without it, and the metrics and flags are stored as always."""
     if not folder:
         return []
-    from matplotlib import image as mimage
-
     path = Path(folder) / name
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    shown = np.where(np.isfinite(image), image, 1.0)     # gaps white
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mimage.imsave(tmp, shown, cmap="gray", vmin=0, vmax=1, format="png")
+        write_png(image, tmp)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
         return []
     return [Image("preview", str(path), title, ifu)]
+
+
+def write_png(image: np.ndarray, target) -> None:
+    """``image`` (values 0..1, NaN gaps shown white) as a grey PNG into ``target`` (a path
+    or a binary file); matplotlib's image module, no pyplot state."""
+    from matplotlib import image as mimage
+
+    shown = np.where(np.isfinite(image), image, 1.0)
+    mimage.imsave(target, shown, cmap="gray", vmin=0, vmax=1, format="png")

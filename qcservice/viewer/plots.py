@@ -81,10 +81,23 @@ def product_image(file_id: int) -> Response:
     """The picture of an IMAGE_FOV product (made from the file on demand)."""
     require_file(file_id)
     rec = records.file_record(file_id)
-    png = products.image_png(rec["path"]) if rec["pro_catg"] == "IMAGE_FOV" else None
+    return _png(products.image_png(rec["path"]) if rec["pro_catg"] == "IMAGE_FOV" else None)
+
+
+def _png(png: bytes | None) -> Response:
+    """A PNG made from a file the user may see (private: proprietary data), or 404."""
     if png is None:
         abort(404)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/file/<int:file_id>/preview.png")
+def raw_preview(file_id: int) -> Response:
+    """A raw frame's 24 IFUs (science and standard-star frames, which QC does not check
+    and so gives no preview), made from the file on demand."""
+    require_file(file_id)
+    rec = records.file_record(file_id)
+    return _png(products.raw_preview_png(rec["path"]) if rec["kind"] == "raw" else None)
 
 
 @bp.route("/image/<int:image_id>")

@@ -35,6 +35,28 @@ def spectrum(path: str) -> dict | None:
             "y_unit": units[1]}
 
 
+def raw_preview_png(path: str) -> bytes | None:
+    """The 24 CHANs of a raw frame as QC's preview mosaic (qcservice.qc.preview), made on
+    demand for the frames QC does not check (science, standard stars): strided reads of
+    the memory-mapped data, so a full-size 860 MB frame costs a few MB. None when the
+    file has no CHAN extension that can be read."""
+    from qcservice.ingest.fitsheader import read_headers
+    from qcservice.qc import preview
+    from qcservice.qc.rawpix import map_chan, physical
+
+    try:
+        thumbs = {int(h.extname[4:]): preview.thumbnail(map_chan(path, h), physical)
+                  for h in read_headers(path)
+                  if (h.extname or "").startswith("CHAN") and h.extname[4:].isdigit()}
+    except (OSError, ValueError):
+        return None
+    if not thumbs or not all(1 <= i <= 24 for i in thumbs):
+        return None
+    buf = io.BytesIO()
+    preview.write_png(preview.mosaic(thumbs), buf)
+    return buf.getvalue()
+
+
 def image_png(path: str) -> bytes | None:
     """A PNG of the first 2D image HDU (DATA when there is one), stretched as QC's images
     are; None when the file holds no image."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,12 @@ def test_products_show_themselves_and_every_category_is_reachable(settings, engi
     image = client.get(f"/file/{ids['IMAGE_FOV']}/image.png")
     assert image.status_code == 200 and image.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get(f"/file/{ids['SPECTRUM_1D']}/image.png").status_code == 404
+    with engine.connect() as conn:
+        science = conn.execute(text("SELECT min(file_id) FROM qc.raw_frames "
+                                    "WHERE dpr_catg = 'SCIENCE'")).scalar()
+    assert 'id="raw-preview"' in client.get(f"/file/{science}").get_data(as_text=True)
+    mosaic = client.get(f"/file/{science}/preview.png")     # QC gives science frames none
+    assert mosaic.status_code == 200 and mosaic.data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", mosaic.data[16:24])
+    assert width > height and width % 6 == 0 and height % 4 == 0    # 6 x 4 IFUs
+    assert client.get(f"/file/{ids['IMAGE_FOV']}/preview.png").status_code == 404
