@@ -33,7 +33,8 @@ ANSWERED = re.compile(r"answered: HTTP (\d+)")
 def timed_demo(env: dict[str, str], scale: str) -> tuple[float, dict[str, float]]:
     """Seconds from ``./run demo`` to its first answered TAP query, and when each step
     started; the command is then left to finish (it stops what it started)."""
-    cmd = [str(ROOT / "run"), "demo", "--scale", scale, "--vo-port", str(free_port()),
+    cmd = [str(ROOT / "run"), "demo", "--scale", scale, "--nights", "1",   # the night it
+           "--start-night", "2024-03-09", "--vo-port", str(free_port()),    # simulates alone
            "--viewer-port", "0", "--serve-for", "0"]
     steps: dict[str, float] = {}
     lines: list[str] = []

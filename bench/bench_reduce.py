@@ -124,7 +124,7 @@ def wavecal_qc(row, report: Report) -> None:
 def catalogued_and_checked(engine, rows: list, report: Report) -> None:
     """The products catalogued (QC1 harvested), and our QC of masters and wavecal tables
     run on the pipeline's own (the raw frames' QC is bench_qc's)."""
-    from qcservice.qc.masters import master_qc, wavecal_qc
+    from qcservice.qc.registry import TASKS
     from qcservice.reduce.run import catalogue_products
 
     catalogue_products(engine)
@@ -135,12 +135,10 @@ def catalogued_and_checked(engine, rows: list, report: Report) -> None:
     errors = []
     for out, ifu in outputs:
         try:
-            if out["pro_catg"] == "WAVECAL_TABLE":
-                metrics = wavecal_qc(out["path"], ifu).metrics
-            elif out["pro_catg"].startswith("MASTER_"):
-                metrics = master_qc(out["path"], out["pro_catg"], ifu).metrics
-            else:
+            check = TASKS.get(out["pro_catg"])
+            if check is None or check.kind != "product" or not check.per_ifu:
                 continue
+            metrics = check.resolve()(out["path"], ifu).metrics
             if not metrics:
                 errors.append(f"{out['path']}: no metric")
         except Exception as exc:  # report, do not stop the bench

@@ -8,6 +8,7 @@ publish through DaCHS, and serve the QA viewer.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import signal
 import time
@@ -69,12 +70,17 @@ def flagged_summary(engine) -> list[str]:
                    (SELECT count(*) FROM qc.ifu_status s WHERE s.file_id = f.file_id)
                       AS n_ifus
             FROM qc.qa q JOIN qc.files f USING (file_id)
-            WHERE q.state <> 'Pass' ORDER BY q.state, f.filename""")).all()
+            LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
+            WHERE q.state <> 'Pass'
+            ORDER BY coalesce(r.night, p.night) DESC NULLS LAST, q.state, f.filename""")).all()
     lines = []
-    for r in rows:
+    for r in rows[:FLAGGED_LINES]:
         flags = ", ".join(filter(None, [",".join(r.flags), r.ifu_flags]))
         ifus = f"; {r.n_flagged} of {r.n_ifus} IFUs flagged" if r.n_ifus else ""
         lines.append(f"{r.state:<7} {r.filename}: {flags}{ifus}")
+    if len(rows) > FLAGGED_LINES:
+        lines.append(f"... and {len(rows) - FLAGGED_LINES} more (older nights): see the "
+                     f"viewer's review queue (Q.A.)")
     return lines
 
 
@@ -104,6 +110,9 @@ def _answers(url: str) -> int:
         return exc.code
 
 
+HISTORY_EVERY_DAYS = 28
+FLAGGED_LINES = 40     # the demo prints at most this many files QC did not pass
+
 EXAMPLE_ADQL = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwhm_7000, "
                 "dimm_seeing FROM ivoa.obscore WHERE obs_collection = 'MUSE-GTO' "
                 "ORDER BY psf_fwhm_7000")
@@ -112,13 +121,18 @@ EXAMPLE_ADQL = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwh
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Where the demo's FITS files go (default: $MUSEDC_HOME/demo).")
-@click.option("--nights", default=1, show_default=True, type=click.IntRange(1, 30),
-              help="Simulated nights.")
-@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="small",
+@click.option("--nights", default=21, show_default=True, type=click.IntRange(1, 60),
+              help="Simulated nights (a history: trends, heat map and queue need several).")
+@click.option("--scale", type=click.Choice(["tiny", "small", "full"]), default="tiny",
               show_default=True, help="Simulation scale ('full' writes ~100 GB a night).")
 @click.option("--seed", default=1, show_default=True, help="Simulator seed.")
-@click.option("--start-night", default="2024-03-09", show_default=True,
-              help="First simulated night (YYYY-MM-DD).")
+@click.option("--start-night", default=None,
+              help="First simulated night (YYYY-MM-DD). Default: chosen on the first run so "
+                   "that the newest night is yesterday (under embargo) and the oldest ones "
+                   "are released.")
+@click.option("--every", "every_days", default=None, type=click.IntRange(1, 366),
+              help=f"Days between simulated nights [default: {HISTORY_EVERY_DAYS}, or 1 with "
+                   "--start-night].")
 @click.option("--vo/--no-vo", default=True, show_default=True,
               help="Publish through DaCHS (TAP, ObsCore, SIAv2, DataLink, SODA).")
 @click.option("--vo-port", type=int, default=None,
@@ -129,12 +143,14 @@ EXAMPLE_ADQL = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwh
               help="Serve for this long, then stop (default: until Ctrl-C; 0: check that "
                    "the services answer and stop).")
 @click.pass_obj
-def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_night: str,
-         vo: bool, vo_port: int | None, viewer_port: int, serve_for: float | None) -> None:
+def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
+         start_night: str | None, every_days: int | None, vo: bool, vo_port: int | None,
+         viewer_port: int, serve_for: float | None) -> None:
     """Run the demo: a simulated night through the whole data centre.
 
     Simulates NIGHTS nights of MUSE data (raw frames of every kind, master calibrations
-    of the 24 IFUs, cubes, images and spectra, with deliberate faults), adds the real MUSE
+    of the 24 IFUs, cubes, images and spectra; the instrument drifting slowly, deliberate
+    faults on the newest night and every fifth one before it), adds the real MUSE
     cube shipped by mpdaf, starts the embedded PostgreSQL (unless MUSEDC_DATABASE_URL is
     set), ingests everything, runs QC over all 24 IFUs, publishes the validated products
     through DaCHS (TAP URL and an example query printed), and serves the QA viewer (URL
@@ -148,7 +164,9 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_n
     data_dir = data_dir or settings.home / "demo"
     steps = 6 if vo else 5
     engine = make_engine(settings)
-    _simulate_step(data_dir, nights, scale, seed, start_night, steps)
+    every = every_days or (1 if start_night else HISTORY_EVERY_DAYS)
+    start = start_night or _history_start(data_dir / "sim", nights, every)
+    _simulate_step(data_dir, nights, scale, seed, start, every, steps)
     _catalogue_step(engine, settings, data_dir, steps)
     click.echo(f"[5/{steps}] the catalogue, newest night first")
     click.echo(format_counts(night_counts(engine)))
@@ -170,17 +188,33 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int, start_n
                f"'musedc db psql' opens it, 'musedc db stop' stops it.")
 
 
+def _history_start(sim_dir: Path, nights: int, every: int) -> str:
+    """The first night of the default history: the newest night is yesterday, so under
+    embargo, the oldest more than a year back, so released. Kept in the simulation folder
+    on the first run, so that a rerun on a later day reuses the same nights."""
+    anchor = sim_dir / f".history-{nights}-{every}"
+    if anchor.is_file():
+        return anchor.read_text().strip()
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    start = (yesterday - dt.timedelta(days=every * (nights - 1))).isoformat()
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    anchor.write_text(start + "\n")
+    return start
+
+
 def _simulate_step(data_dir: Path, nights: int, scale: str, seed: int, start_night: str,
-                   steps: int) -> None:
+                   every: int, steps: int) -> None:
     from qcservice.simulate import simulate
 
     sim_dir = data_dir / "sim"
-    click.echo(f"[1/{steps}] simulating {nights} night(s) at scale {scale!r} into {sim_dir}")
-    marker = sim_dir / f".done-{scale}-{seed}-{start_night}-{nights}"
+    click.echo(f"[1/{steps}] simulating {nights} night(s) from {start_night}, {every} day(s) "
+               f"apart, at scale {scale!r} into {sim_dir}")
+    marker = sim_dir / f".done-{scale}-{seed}-{start_night}-{nights}-{every}"
     if marker.exists():
         click.echo("      reusing the nights simulated before (same scale, seed, nights)")
     else:
         simulate(sim_dir, nights=nights, scale=scale, seed=seed, start_night=start_night,
+                 every_days=every, occasional_faults=True,
                  progress=lambda t: click.echo(f"      {t.night}: {len(t.files)} files"))
         marker.touch()
     cube = _real_cube(data_dir)
@@ -224,6 +258,9 @@ def _serve(settings, viewer, serve_for: float | None, vo: bool) -> None:
         click.echo(f"\nQA viewer: {url}  (HTTP {_answers(url + '/login')})")
         click.echo(f"  login: {viewer.username} / {viewer.password}  (QC scientist; the "
                    f"same login works for the VO services)")
+        click.echo(f"  review queue (what QC did not pass, why): {url}/qa")
+        click.echo(f"  trends over the nights: {url}/trends?metric=bias.ron_e&type=BIAS"
+                   f"&split=ifu  ·  all 24 IFUs at a glance: {url}/heatmap")
         _serve_until(serve_for)
     finally:
         viewer.stop()

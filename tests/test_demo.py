@@ -13,7 +13,7 @@ from qcservice.cli import main
 
 def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path: Path) -> None:
     args = ["demo", "--scale", "tiny", "--data", str(tmp_path / "demo"),
-            "--start-night", "2024-03-09", "--no-vo", "--viewer-port", "0",
+            "--start-night", "2024-03-09", "--nights", "1", "--no-vo", "--viewer-port", "0",
             "--serve-for", "0"]
     runner = CliRunner()
     first = runner.invoke(main, args, env=cli_env)
@@ -25,6 +25,8 @@ def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path:
     assert "Check   MUSE." in first.output and "1 of 24 IFUs flagged" in first.output
     assert re.search(r"QA viewer: http://127\.0\.0\.1:\d+  \(HTTP 200\)", first.output)
     assert re.search(r"login: demo / \S{8,}", first.output)
+    assert re.search(r"review queue .*: http://127\.0\.0\.1:\d+/qa", first.output)
+    assert re.search(r"trends over the nights: http://\S+/trends\?metric=", first.output)
     engine = create_engine(cli_env["MUSEDC_DATABASE_URL"])
     with engine.connect() as conn:
         n_files = conn.execute(text("SELECT count(*) FROM qc.files")).scalar()

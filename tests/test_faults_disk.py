@@ -57,9 +57,9 @@ def state(engine: Engine) -> dict:
             "done": dict(conn.execute(text(
                 "SELECT f.filename, d.status FROM qc.qc_done d JOIN qc.files f "
                 "USING (file_id)")).all()),
-            "images": {r.path: r.filename for r in conn.execute(text(
+            "images": {r.path: r.filename for r in conn.execute(text(   # not the previews
                 "SELECT i.path, f.filename FROM qc.qc_images i JOIN qc.files f "
-                "USING (file_id)"))},
+                "USING (file_id) WHERE i.kind <> 'preview'"))},
         }
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from astropy.io import fits
 
 from qcservice.ingest.fitsheader import read_headers
+from qcservice.qc import preview
 from qcservice.qc.raw import dead_slices
 from qcservice.qc.result import Metric, TaskResult
 
@@ -46,7 +47,15 @@ def _read_master(path: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     return data, dq, bunit
 
 
-def master_bias_qc(path: str, ifu: int | None) -> TaskResult:
+def _result(metrics: list[Metric], data: np.ndarray, image_dir: str | None,
+            title: str, ifu: int | None) -> TaskResult:
+    """The metrics, and the master's preview under ``image_dir`` when given."""
+    images = preview.save_png(preview.single(preview.thumbnail(data)), image_dir,
+                              "preview.png", f"{title} IFU {ifu}", ifu)
+    return TaskResult(metrics=metrics, images=images)
+
+
+def master_bias_qc(path: str, ifu: int | None, image_dir: str | None = None) -> TaskResult:
     """Level and noise of a MASTER_BIAS per quadrant."""
     data, _, bunit = _read_master(path)
     metrics = []
@@ -54,23 +63,24 @@ def master_bias_qc(path: str, ifu: int | None) -> TaskResult:
         v = _finite(tile)
         metrics += [Metric("master_bias.level", float(np.median(v)), bunit, ifu, sub),
                     Metric("master_bias.noise", float(np.std(v)), bunit, ifu, sub)]
-    return TaskResult(metrics=metrics)
+    return _result(metrics, data, image_dir, "MASTER_BIAS", ifu)
 
 
-def master_dark_qc(path: str, ifu: int | None) -> TaskResult:
+def master_dark_qc(path: str, ifu: int | None, image_dir: str | None = None) -> TaskResult:
     """Median of a MASTER_DARK, in its own unit (the pipeline's: count, e-, per hour)."""
     data, _, bunit = _read_master(path)
-    return TaskResult(metrics=[Metric("master_dark.median", float(np.median(_finite(data))),
-                                      bunit, ifu)])
+    return _result([Metric("master_dark.median", float(np.median(_finite(data))), bunit, ifu)],
+                   data, image_dir, "MASTER_DARK", ifu)
 
 
-def master_flat_qc(path: str, ifu: int | None) -> TaskResult:
+def master_flat_qc(path: str, ifu: int | None, image_dir: str | None = None) -> TaskResult:
     """Saturated pixels (DQ) and dead or faint slices of a MASTER_FLAT."""
     data, dq, _ = _read_master(path)
     saturated = int(np.count_nonzero(dq & _SATURATED_DQ)) if dq is not None else 0
-    return TaskResult(metrics=[
+    return _result([
         Metric("master_flat.nsaturated", saturated, "pix", ifu),
-        Metric("master_flat.dead_slices", dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)])
+        Metric("master_flat.dead_slices", dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)],
+        data, image_dir, "MASTER_FLAT", ifu)
 
 
 def wavecal_qc(path: str, ifu: int | None) -> TaskResult:

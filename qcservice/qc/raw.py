@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qcservice.ingest.fitsheader import Header, read_headers
+from qcservice.qc import preview
 from qcservice.qc.rawpix import (
     Quadrant,
     clipped_stats,
@@ -98,16 +99,19 @@ def _measure(stored: np.ndarray, quads: list[Quadrant]) -> list[QuadrantStats]:
 
 
 def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
-                 partner: str | None = None) -> TaskResult:
-    """Metrics of one raw frame (see the module docstring); ``partner`` for biases."""
+                 partner: str | None = None, image_dir: str | None = None) -> TaskResult:
+    """Metrics of one raw frame (see the module docstring); ``partner`` for biases; a
+    preview of the 24 IFUs under ``image_dir`` when given."""
     kind = dpr_type.upper()
     chans = _chans(path)
     partner_chans = _partner_chans(partner) if partner else {}
     metrics: list[Metric] = []
+    thumbs = {}
     for ifu in sorted(chans):
         h = chans[ifu]
         quads = quadrants(h)
         stored = map_chan(path, h)
+        thumbs[ifu] = preview.thumbnail(stored, physical)
         nsaturated = count_saturated(stored)
         stats = _measure(stored, quads)
         metrics.append(Metric("raw.nsaturated", nsaturated, "pix", ifu))
@@ -126,7 +130,9 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
             metrics += [Metric("flat.nsaturated", nsaturated, "pix", ifu),
                         Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "",
                                ifu)]
-    return TaskResult(metrics=metrics)
+    images = preview.save_png(preview.mosaic(thumbs), image_dir, "preview.png",
+                              "the 24 IFUs") if thumbs else []
+    return TaskResult(metrics=metrics, images=images)
 
 
 def _partner_chans(partner: str) -> dict[int, Header]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from qcservice.simulate import calibrations, detector
 from qcservice.simulate.context import RAW_DIR, NightContext, default_workers, write_raw_frames
+from qcservice.simulate.drifts import drifted
 from qcservice.simulate.faults import BAD_SKY_FACTOR, NOISY_FACTOR
 from qcservice.simulate.layout import SCALES
 from qcservice.simulate.products import PRODUCT_DIR, product_name
@@ -31,6 +32,11 @@ def _modes(modes: str | Sequence[str]) -> tuple[str, ...]:
     if not chosen or unknown:
         raise ValueError(f"instrument modes must be among {INS_MODES}, got {chosen}")
     return chosen
+
+
+def _detectors(seed: int, night: dt.date, plan: NightPlan) -> list:
+    """The 24 detectors on ``night``: the seed's instrument, drifted slowly since EPOCH."""
+    return drifted(detector.instrument(seed, night.toordinal(), plan.scale.layout), night)
 
 
 def _prepare(directory: Path) -> None:
@@ -121,8 +127,7 @@ def simulate_night(outdir: Path | str, night: dt.date | str, scale: str = "tiny"
     directory = Path(outdir) / night.isoformat()
     _prepare(directory)
     truth = NightTruth(night, seed, scale, chosen, faults, directory)
-    ctx = NightContext(plan, detector.instrument(seed, night.toordinal(), plan.scale.layout),
-                       truth, workers or default_workers())
+    ctx = NightContext(plan, _detectors(seed, night, plan), truth, workers or default_workers())
     truth.detector = _detector_truth(ctx)
     truth.exposures = _exposure_truth(plan)
     truth.faults = _fault_truth(plan)
@@ -146,8 +151,7 @@ def raw_exposure_context(outdir: Path | str, night: dt.date | str, tag: str = "B
     plan = plan_night(night, SCALES[scale], _modes(mode), seed, False,
                       rng(seed, "plan", night.toordinal()))
     truth = NightTruth(night, seed, scale, plan.modes, False, Path(outdir) / night.isoformat())
-    ctx = NightContext(plan, detector.instrument(seed, night.toordinal(), plan.scale.layout),
-                       truth, default_workers())
+    ctx = NightContext(plan, _detectors(seed, night, plan), truth, default_workers())
     return ctx, plan.of_tag(tag)[0]
 
 
@@ -163,12 +167,17 @@ def write_raw_exposure(outdir: Path | str, night: dt.date | str, tag: str = "BIA
 def simulate(outdir: Path | str, nights: int = 1, scale: str = "tiny",
              modes: str | Sequence[str] = ("WFM-NOAO-N",), seed: int = 0,
              start_night: dt.date | str = "2014-12-07", faults: bool = True,
-             progress: Callable[[NightTruth], None] | None = None) -> list[NightTruth]:
-    """Write ``nights`` consecutive nights from ``start_night``; ``progress`` sees each."""
+             progress: Callable[[NightTruth], None] | None = None, every_days: int = 1,
+             occasional_faults: bool = False) -> list[NightTruth]:
+    """Write ``nights`` nights from ``start_night``, ``every_days`` apart; ``progress``
+    sees each. ``occasional_faults``: only the last night and every fifth night before
+    it carry the deliberate faults (a history of mostly good nights)."""
     start = dt.date.fromisoformat(start_night) if isinstance(start_night, str) else start_night
     truths = []
     for i in range(nights):
-        truth = simulate_night(outdir, start + dt.timedelta(days=i), scale, modes, seed, faults)
+        faulty = faults and (not occasional_faults or (nights - 1 - i) % 5 == 0)
+        truth = simulate_night(outdir, start + dt.timedelta(days=i * every_days), scale,
+                               modes, seed, faulty)
         if progress:
             progress(truth)
         truths.append(truth)

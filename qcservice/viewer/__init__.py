@@ -44,9 +44,9 @@ def create_app(settings: Settings, engine: Engine | None = None,
     viewer_errors.init_app(app)
     for module in (auth, summary, files, plots, calib, cube, validate, pages):
         app.register_blueprint(module.bp)
-    from qcservice.viewer import downloads, storage
+    from qcservice.viewer import downloads, heatmap, review, storage, trends
 
-    for module in (downloads, storage):
+    for module in (review, trends, heatmap, downloads, storage):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=pages.MODES,
                                  projects=pages.projects)
@@ -54,6 +54,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.after_request(_security_headers)
     for code in (400, 403, 404):
         app.register_error_handler(code, _error_page)
+    for name in ("summary.html", "detail.html", "qa.html"):   # compiled now, not by the
+        app.jinja_env.get_template(name)                        # first reader
     return app
 
 

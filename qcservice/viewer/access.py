@@ -13,6 +13,18 @@ from flask import abort, g
 
 from qcservice.viewer.db import row
 
+# For a query over many files of one project: ``qc.may_see`` asked once per visibility
+# class (owner group, privilege, released or not: all the rule reads of a file, as the
+# nightly summary does), on one sample file of the class, instead of once per row. The
+# CTE ``pts`` must have the columns ``file_id``, ``og``, ``priv`` and ``released`` that
+# CLASS_COLUMNS selects from ``qc.files f``; join ``visible`` USING (og, priv, released).
+CLASS_COLUMNS = ("coalesce(f.owner_group_id, 0) AS og, f.privilege AS priv, "
+                 "f.release_date <= current_date AS released")
+VISIBLE = """visible AS (
+    SELECT og, priv, released FROM (
+        SELECT og, priv, released, min(file_id) AS sample FROM {cte} GROUP BY 1, 2, 3) k
+    WHERE qc.may_see(:uid, sample))"""
+
 
 def may_see(file_id: int) -> bool:
     """May the logged-in user see ``file_id``? (False when it does not exist.)"""

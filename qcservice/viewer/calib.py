@@ -10,6 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from qcservice.viewer.access import scope
 from qcservice.viewer.categories import MASTERS
 from qcservice.viewer.db import rows
+from qcservice.viewer.evidence import metric_limits
 
 bp = Blueprint("calib", __name__)
 
@@ -70,6 +71,12 @@ def masters(night: str, catg: str) -> str:
     names, subunits, table = master_table(found, request.args.get("metric"))
     plot = {sub: [[m["ifu"], table["values"].get((m["file_id"], sub))] for m in found]
             for sub in subunits}
+    limits = metric_limits(table["chosen"], day, scope()["mode"]) if table["chosen"] else []
+    previews = {r["ifu"]: r for r in rows(
+        "SELECT DISTINCT ON (p.ifu) p.ifu, i.image_id, f.filename FROM qc.qc_images i "
+        "JOIN qc.products p USING (file_id) JOIN qc.files f USING (file_id) "
+        "WHERE i.file_id = ANY(:ids) AND i.kind = 'preview' AND p.ifu IS NOT NULL "
+        "ORDER BY p.ifu, p.ins_mode, f.filename", ids=[m["file_id"] for m in found])}
     return render_template("calib.html", night=day, catg=catg, masters=found, names=names,
                            subunits=subunits, chosen=table["chosen"], values=table["values"],
-                           plot=plot)
+                           plot=plot, limits=limits, previews=previews)

@@ -15,8 +15,8 @@ class Category:
     """One column of the nightly summary."""
 
     key: str
-    group: str   # SCIENCE, BIAS, DARK, FLAT, WAVE
-    label: str   # raw, scibasic, scipost, reduced
+    group: str   # SCIENCE, BIAS, DARK, FLAT, WAVE, OTHER
+    label: str   # raw, scibasic, scipost, reduced; STD, image, spectra
 
 
 CATEGORIES = (
@@ -31,10 +31,27 @@ CATEGORIES = (
     Category("flat_red", "FLAT", "reduced"),
     Category("wave_raw", "WAVE", "raw"),
     Category("wave_red", "WAVE", "reduced"),
+    Category("std_raw", "OTHER", "STD"),
+    Category("image_fov", "OTHER", "image"),
+    Category("spectrum_1d", "OTHER", "spectra"),
 )
 BY_KEY = {c.key: c for c in CATEGORIES}
-GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE")
+GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE", "OTHER")
 
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
 MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",
            "flat_red": "MASTER_FLAT", "wave_red": "WAVECAL_TABLE"}
+
+# The key metric of each category (heat map, per-IFU history): (DPR TYPE or PRO CATG of
+# the files, metric name), as batch QC computes them per IFU.
+KEY_METRICS = {
+    "science_raw": ("OBJECT", "raw.level"),
+    "bias_raw": ("BIAS", "bias.ron_e"),
+    "bias_red": ("MASTER_BIAS", "master_bias.noise"),
+    "dark_raw": ("DARK", "dark.current"),
+    "dark_red": ("MASTER_DARK", "master_dark.median"),
+    "flat_raw": ("FLAT,LAMP", "flat.flux"),
+    "flat_red": ("MASTER_FLAT", "master_flat.dead_slices"),
+    "wave_raw": ("WAVE", "raw.level"),
+    "wave_red": ("WAVECAL_TABLE", "wavecal.fit_rms"),
+}

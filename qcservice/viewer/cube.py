@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request
 
-from qcservice.viewer import records
+from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file
 from qcservice.viewer.files import datalink_url
 
@@ -64,11 +64,21 @@ def _about(name: str, words: tuple[str, ...]) -> bool:
     return any(w in lower for w in words)
 
 
+def _tab_of(found: list[dict]) -> str:
+    """The tab a cube page opens on: the one of the metric that raised the worst flag."""
+    for e in found:
+        for tab in ("psf", "sky"):
+            if _about(e["name"], (tab,)):
+                return tab
+    return "general"
+
+
 @bp.route("/cube/<int:file_id>")
 def cube(file_id: int) -> str:
     """The datacube QA page, one tab at a time (?tab=general|psf|sky)."""
     require_file(file_id)
-    tab = request.args.get("tab", "general")
+    found = evidence.evidence(file_id)
+    tab = request.args.get("tab") or _tab_of(found)
     if tab not in TABS:
         abort(404)
     rec = records.file_record(file_id)
@@ -84,4 +94,4 @@ def cube(file_id: int) -> str:
         curves=curves(metrics, CURVES.get(tab, ())), stars=stars(metrics),
         sky_lines=SKY_LINES, cells=cells, counts=records.grid_counts(cells),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
-        datalink=datalink_url(rec), user=g.user)
+        datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found))

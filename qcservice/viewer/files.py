@@ -17,24 +17,20 @@ from flask import (
     url_for,
 )
 
-from qcservice.viewer import records
+from qcservice.viewer import evidence, products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.categories import BY_KEY, MASTERS
 from qcservice.viewer.db import rows
 
 bp = Blueprint("files", __name__)
 
-_IFU_COUNTS = """LEFT JOIN LATERAL (
-    SELECT count(*) AS n_status, count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
-           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid
-    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true"""
-
 _RAW_LIST = f"""
 SELECT f.file_id, f.filename, r.date_obs, r.object, r.ins_mode, r.exptime,
        r.dpr_type AS type, NULL::smallint AS ifu, q.state,
-       qc.viewer_validity(f.file_id, 'raw', q.state) AS validity, st.*
+       qc.viewer_validity(f.file_id, 'raw', q.state) AS validity,
+       coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.raw_frames r JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {_IFU_COUNTS}
+LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
 WHERE r.night = :night AND qc.viewer_raw_category(r.dpr_catg, r.dpr_type) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR r.ins_mode = :mode)
@@ -43,9 +39,10 @@ ORDER BY r.date_obs, f.filename"""
 _PRODUCT_LIST = f"""
 SELECT f.file_id, f.filename, p.date_obs, p.object, p.ins_mode, p.exptime,
        p.pro_catg AS type, p.ifu, q.state,
-       qc.viewer_validity(f.file_id, 'product', q.state) AS validity, st.*
+       qc.viewer_validity(f.file_id, 'product', q.state) AS validity,
+       coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.products p JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {_IFU_COUNTS}
+LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
 WHERE p.night = :night AND qc.viewer_product_category(p.pro_catg) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR p.ins_mode = :mode)
@@ -62,7 +59,7 @@ def night_list(night: str, cat: str) -> str:
         abort(404)
     if category is None:
         abort(404)
-    sql = _RAW_LIST if category.label == "raw" else _PRODUCT_LIST
+    sql = _RAW_LIST if category.key.endswith("_raw") else _PRODUCT_LIST
     items = rows(sql, night=day, cat=cat, **scope())
     return render_template("night_list.html", night=day, category=category, items=items,
                            master_catg=MASTERS.get(cat))
@@ -76,12 +73,23 @@ def detail(file_id: int) -> str:
     if rec["pro_catg"] == "DATACUBE_FINAL":
         return redirect(url_for("cube.cube", file_id=file_id))
     cells = records.ifu_grid(file_id)
+    read = evidence.inputs(file_id)
+    found = evidence.evidence(file_id, read)
     return render_template(
         "detail.html", rec=rec, cells=cells, counts=records.grid_counts(cells),
         metrics=records.ifu_metrics(file_id), file_metrics=records.file_metrics(file_id),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
         images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
-        recipe_runs=records.recipe_runs(file_id))
+        recipe_runs=records.recipe_runs(file_id),
+        evidence=found, why=evidence.by_ifu(found), opens_on=evidence.first_metric(found),
+        limits=evidence.limits_at(file_id, read),
+        spectrum=products.spectrum(rec["path"]) if rec["pro_catg"] == "SPECTRUM_1D" else None)
+
+
+@bp.app_template_filter("limits_text")
+def limits_text(e: dict) -> str:
+    """The limits of an evidence row, in words (templates)."""
+    return evidence.limits_text(e)
 
 
 @bp.route("/product/<int:file_id>")

@@ -1,4 +1,4 @@
-"""Q.A. (what needs a look), job runs, links, contact, the project and mode choice, and
+"""Job runs, links, contact, the project and mode choice, and
 the plotting library served from the installed plotly package (no CDN)."""
 
 from __future__ import annotations
@@ -19,45 +19,12 @@ from flask import (
 )
 from sqlalchemy import text
 
-from qcservice.viewer.access import scope
 from qcservice.viewer.auth import safe_next
 from qcservice.viewer.db import get_conn, row, rows
 
 bp = Blueprint("pages", __name__)
 
 MODES = ("WFM-NOAO-N", "WFM-NOAO-E", "WFM-AO-N", "WFM-AO-E", "NFM-AO-N")
-
-_TO_REVIEW = """
-WITH candidates AS (
-    SELECT file_id FROM qc.qa WHERE state = 'Check'
-    UNION SELECT DISTINCT file_id FROM qc.ifu_status WHERE cardinality(flags) > 0
-)
-SELECT f.file_id, f.filename, coalesce(r.night, p.night) AS night,
-       coalesce(r.dpr_type, p.pro_catg) AS type, coalesce(r.ins_mode, p.ins_mode) AS ins_mode,
-       q.state, q.decided_by, st.n_flagged, st.n_invalid
-FROM candidates JOIN qc.files f USING (file_id)
-LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
-LEFT JOIN qc.qa q USING (file_id)
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
-           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid
-    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true
-WHERE f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
-  AND (CAST(:mode AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :mode)
-ORDER BY 3 DESC, f.filename LIMIT 300"""
-
-_RECENT_AUDIT = """
-SELECT a.at, a.actor, a.action, a.file_id, a.ifu, a.new_value, a.comment
-FROM qc.audit_log a WHERE qc.may_see(:uid, a.file_id)
-ORDER BY a.at DESC, a.entry_id DESC LIMIT 50"""
-
-
-@bp.route("/qa")
-def qa() -> str:
-    """Files QC flagged or set to Check, and the latest decisions."""
-    return render_template("qa.html", items=rows(_TO_REVIEW, **scope()),
-                           audit=rows(_RECENT_AUDIT, uid=g.user.user_id))
-
 
 @bp.route("/jobs")
 def jobs() -> str:
@@ -73,6 +40,24 @@ def jobs() -> str:
         "WHERE qc.may_see(:uid, d.original_file_id) ORDER BY d.found_at DESC, f.path "
         "LIMIT 200", uid=g.user.user_id)
     return render_template("jobs.html", runs=runs, done=done, duplicates=duplicates)
+
+
+@bp.route("/jobs/<int:run_id>")
+def run_failures(run_id: int) -> str:
+    """What one run could not do: QC's failed files (those the user may see) and the
+    files an ingest refused, each with its reason."""
+    run = row("SELECT run_id, kind, status, started_at, message FROM qc.job_runs "
+              "WHERE run_id = :r", r=run_id)
+    if run is None:
+        abort(404)
+    qc_failed = rows("""
+        SELECT d.file_id, f.filename, d.task, d.error, d.done_at FROM qc.qc_done d
+        JOIN qc.files f USING (file_id)
+        WHERE d.run_id = :r AND d.status = 'failed' AND qc.may_see(:uid, d.file_id)
+        ORDER BY f.filename LIMIT 1000""", r=run_id, uid=g.user.user_id)
+    refused = rows("SELECT path, reason, last_seen FROM qc.ingest_failures "
+                   "WHERE run_id = :r ORDER BY path LIMIT 1000", r=run_id)
+    return render_template("run.html", run=run, qc_failed=qc_failed, refused=refused)
 
 
 @bp.route("/links")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file
 
-from qcservice.viewer import records
+from qcservice.viewer import products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.db import row, rows
 from qcservice.viewer.summary import parse_date
@@ -74,6 +74,30 @@ def trend(file_id: int) -> Response:
     limits = [{**t, "valid_from": t["valid_from"].isoformat()}
               for t in rows(_THRESHOLDS, metric=metric, ifu=ifu)]
     return jsonify({"metric": metric, "ifu": ifu, "series": series, "thresholds": limits})
+
+
+@bp.route("/file/<int:file_id>/image.png")
+def product_image(file_id: int) -> Response:
+    """The picture of an IMAGE_FOV product (made from the file on demand)."""
+    require_file(file_id)
+    rec = records.file_record(file_id)
+    return _png(products.image_png(rec["path"]) if rec["pro_catg"] == "IMAGE_FOV" else None)
+
+
+def _png(png: bytes | None) -> Response:
+    """A PNG made from a file the user may see (private: proprietary data), or 404."""
+    if png is None:
+        abort(404)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/file/<int:file_id>/preview.png")
+def raw_preview(file_id: int) -> Response:
+    """A raw frame's 24 IFUs (science and standard-star frames, which QC does not check
+    and so gives no preview), made from the file on demand."""
+    require_file(file_id)
+    rec = records.file_record(file_id)
+    return _png(products.raw_preview_png(rec["path"]) if rec["kind"] == "raw" else None)
 
 
 @bp.route("/image/<int:image_id>")

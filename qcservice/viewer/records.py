@@ -18,12 +18,25 @@ SELECT f.file_id, f.filename, f.path, f.kind, f.size_bytes, f.checksum, f.privil
        coalesce(r.dec, x.dec) AS dec, coalesce(r.drot_posang, x.drot_posang) AS drot_posang,
        r.dpr_catg, r.dpr_type, r.dpr_tech, r.n_ifu, x.pro_catg, x.pro_type, x.ifu,
        x.ncombine, x.creation_date, x.creator,
-       q.auto_state, q.state, q.decided_by AS qa_decided_by, q.comment AS qa_comment
+       q.auto_state, q.state, q.decided_by AS qa_decided_by, q.comment AS qa_comment,
+       coalesce(q.flags, '{}') AS qa_flags, d.status AS qc_status, d.error AS qc_error
 FROM qc.files f JOIN qc.projects p USING (project_id)
 LEFT JOIN qc.groups g ON g.group_id = f.owner_group_id
 LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products x USING (file_id)
-LEFT JOIN qc.qa q USING (file_id)
+LEFT JOIN qc.qa q USING (file_id) LEFT JOIN qc.qc_done d USING (file_id)
 WHERE f.file_id = :fid"""
+
+
+# For lists of files (alias ``f``): how many IFUs are assessed, flagged and invalid, and
+# which flags on which IFUs ("BAD_RON (IFU 3, 7), HIGH_DARK (IFU 12)").
+IFU_SUMMARY = """LEFT JOIN LATERAL (
+    SELECT count(*) AS n_status, count(*) FILTER (WHERE cardinality(s.flags) > 0) AS n_flagged,
+           count(*) FILTER (WHERE NOT s.is_valid) AS n_invalid,
+           (SELECT string_agg(flag || ' (IFU ' || ifus || ')', ', ' ORDER BY flag) FROM (
+                SELECT flag, string_agg(s2.ifu::text, ', ' ORDER BY s2.ifu) AS ifus
+                FROM qc.ifu_status s2, unnest(s2.flags) AS flag
+                WHERE s2.file_id = f.file_id GROUP BY flag) z) AS ifu_flags
+    FROM qc.ifu_status s WHERE s.file_id = f.file_id) st ON true"""
 
 
 def file_record(file_id: int) -> dict | None:

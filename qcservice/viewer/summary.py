@@ -85,10 +85,10 @@ def summary_cell(cell: tuple[str, int, int, int], night: str, prefix: str) -> st
     if not n:
         return "<i>0</i>"
     html = f'<a href="{prefix}{night}/{key}">{n}</a>'
-    if valid:
-        html += f' <b class="valid">{valid}</b>'
+    if valid:   # the state in a symbol as well as in colour
+        html += f' <b class="valid">✓{valid}</b>'
     if invalid:
-        html += f' <b class="invalid">{invalid}</b>'
+        html += f' <b class="invalid">✗{invalid}</b>'
     return html
 
 

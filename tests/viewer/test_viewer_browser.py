@@ -41,13 +41,13 @@ def test_review_walkthrough(served, page, catalogue):
     page.wait_for_selector("#g-flags")
     assert page.locator("#g-flags .cell.flagged").count() == 3
     assert "BAD_RON" in page.get_attribute("#g-flags .cell[data-ifu='3']", "title")
-    page.check("#show-medians")
+    page.wait_for_selector("#ifu-plot .main-svg")      # the page's scripts ran: plotly
+    page.check("#show-medians")                        # drew the IFU plot
     assert page.inner_text("#g-valid .cell[data-ifu='24'] .value") == "1.240"
-    page.wait_for_selector("#ifu-plot .main-svg")      # plotly drew the IFU plot
-    page.wait_for_selector("#trend-plot .main-svg")    # and the trend
     shot(page, "2-frame")
 
-    page.select_option("#ifu-select", "3")
+    page.click("#g-valid .cell[data-ifu='3']")          # a grid cell selects its IFU
+    assert page.input_value("#ifu-select") == "3"
     page.select_option("#ifu-valid", "1")
     page.fill("#ifu-comment", "RON fine on inspection")
     page.click("#ifu-set")

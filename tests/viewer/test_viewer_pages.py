@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import text
 from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_support import login
 
@@ -16,11 +17,11 @@ def test_login_then_summary(app, catalogue):
     assert "Connected as" in page and "alice" in page
     assert "2024-03-09" in page and "ESO Climate" in page
     # 3 raw biases, 1 valid (no IFU invalid), 1 invalid (3 IFUs invalid), 1 not assessed
-    cell = re.search(r'night/2024-03-09/bias_raw">3</a> <b class="valid">1</b> '
-                     r'<b class="invalid">1</b>', page)
+    cell = re.search(r'night/2024-03-09/bias_raw">3</a> <b class="valid">✓1</b> '
+                     r'<b class="invalid">✗1</b>', page)
     assert cell, page
     # master biases: 2 Pass, 1 Fail
-    assert re.search(r'bias_red">3</a> <b class="valid">2</b> <b class="invalid">1',
+    assert re.search(r'bias_red">3</a> <b class="valid">✓2</b> <b class="invalid">✗1',
                      page)
 
 
@@ -107,3 +108,25 @@ def test_other_pages(app, catalogue):
     assert client.get("/contact").status_code == 200
     js = client.get("/vendor/plotly.min.js")
     assert js.status_code == 200 and len(js.data) > 1_000_000
+
+
+def test_a_failed_run_links_to_its_failures(app, engine, catalogue):
+    with engine.begin() as conn:
+        run = conn.execute(text("INSERT INTO qc.job_runs (kind, status, n_failed) "
+                                "VALUES ('qc', 'finished', 2) RETURNING run_id")).scalar()
+        for fid, error in ((catalogue["bias2"], "bias2: ValueError: CHAN07 truncated"),
+                           (catalogue["science"], "hidden: secret reason")):
+            conn.execute(text(
+                "INSERT INTO qc.qc_done (file_id, task, status, error, file_updated_at, "
+                "code_version, run_id) VALUES (:f, 'raw', 'failed', :e, now(), 'x', :r)"),
+                {"f": fid, "e": error, "r": run})
+        conn.execute(text("INSERT INTO qc.ingest_failures (path, reason, run_id) "
+                          "VALUES ('/data/bad.fits', 'DATE-OBS is missing', :r)"), {"r": run})
+    client = app.test_client()
+    login(client, "alice")
+    assert f'href="/jobs/{run}" class="error">✗ 2</a>' in client.get("/jobs").get_data(
+        as_text=True)
+    page = client.get(f"/jobs/{run}").get_data(as_text=True)
+    assert "CHAN07 truncated" in page and "MUSE.BIAS2.fits" in page
+    assert "DATE-OBS is missing" in page and "secret reason" not in page
+    assert client.get("/jobs/999999").status_code == 404

@@ -85,15 +85,15 @@ def test_summary_follows_decisions(app, engine, catalogue):
     """The summary's counts are recounted for the nights whose QC changed."""
     client = app.test_client()
     login(client, "alice")
-    assert 'bias_raw">3</a> <b class="valid">1</b> <b class="invalid">1</b>' in client.get(
+    assert 'bias_raw">3</a> <b class="valid">✓1</b> <b class="invalid">✗1</b>' in client.get(
         "/").get_data(as_text=True)
     for ifu in ("3", "7", "12"):
         _post(client, f"/file/{catalogue['bias0']}/ifu", ifu=ifu, is_valid="1", action="set",
               comment="fine")
     page = client.get("/").get_data(as_text=True)
-    assert 'bias_raw">3</a> <b class="valid">2</b></td>' in page
+    assert 'bias_raw">3</a> <b class="valid">✓2</b></td>' in page
     with engine.begin() as conn:   # a batch QC run marks a master bias Fail
         conn.execute(text("UPDATE qc.qa SET state = 'Fail' WHERE file_id = :f"),
                      {"f": catalogue["master1"]})
-    assert 'bias_red">3</a> <b class="valid">1</b> <b class="invalid">2</b>' in client.get(
+    assert 'bias_red">3</a> <b class="valid">✓1</b> <b class="invalid">✗2</b>' in client.get(
         "/").get_data(as_text=True)

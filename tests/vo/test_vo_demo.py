@@ -21,7 +21,7 @@ def test_demo_publishes_and_prints_tap_url_and_query() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
     env.update(MUSEDC_HOME=str(home), MUSEDC_PG_PORT=str(free_port()))
     run = [sys.executable, "-m", "qcservice"]
-    demo = [*run, "demo", "--scale", "tiny", "--vo-port", str(free_port()),
+    demo = [*run, "demo", "--scale", "tiny", "--nights", "1", "--vo-port", str(free_port()),
             "--viewer-port", "0", "--serve-for", "0"]
     try:
         proc = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=600)

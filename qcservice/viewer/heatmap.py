@@ -1,0 +1,110 @@
+"""At a glance (DESI Nightwatch style): nights x the 24 IFUs for one category's key metric.
+
+Each cell is one night and one IFU: the median of the metric over that night's files of
+the category (and their sub-units), coloured by the worst IFU status among them (invalid,
+flagged, fine, not assessed), the value and the state in text, linked to the worst file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, render_template, request, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import text
+
+from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
+from qcservice.viewer.categories import BY_KEY, KEY_METRICS
+from qcservice.viewer.db import get_conn, row
+from qcservice.viewer.summary import parse_date
+
+bp = Blueprint("heatmap", __name__)
+
+DEFAULT_NIGHTS = 60   # nights with data shown when no range is asked for
+
+_CELLS = f"""
+WITH files AS MATERIALIZED (
+    SELECT x.file_id, x.night, {CLASS_COLUMNS} FROM (
+        SELECT file_id, night, ins_mode FROM qc.raw_frames
+        WHERE dpr_type = :type AND night BETWEEN :start AND :end
+        UNION ALL
+        SELECT file_id, night, ins_mode FROM qc.products
+        WHERE pro_catg = :type AND night BETWEEN :start AND :end) x
+    JOIN qc.files f USING (file_id)
+    WHERE f.project_id = :project_id AND (CAST(:mode AS text) IS NULL OR x.ins_mode = :mode)
+), {VISIBLE.format(cte="files")}, seen AS (
+    SELECT file_id, night FROM files JOIN visible USING (og, priv, released)
+), vals AS (
+    SELECT s.night, m.ifu, min(s.file_id) AS file_id,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS value
+    FROM seen s JOIN qc.metrics m USING (file_id)
+    WHERE m.name = :metric AND m.ifu IS NOT NULL AND m.value IS NOT NULL
+    GROUP BY s.night, m.ifu
+), states AS (
+    SELECT DISTINCT ON (s.night, st.ifu) s.night, st.ifu, st.file_id, st.flags,
+           CASE WHEN NOT st.is_valid THEN 2 WHEN cardinality(st.flags) > 0 THEN 1
+                ELSE 0 END AS worst
+    FROM seen s JOIN qc.ifu_status st USING (file_id)
+    ORDER BY s.night, st.ifu, 5 DESC, st.file_id
+)
+SELECT coalesce(v.night, x.night) AS night, coalesce(v.ifu, x.ifu) AS ifu, v.value,
+       x.worst, coalesce(x.file_id, v.file_id) AS file_id, x.flags
+FROM vals v FULL JOIN states x ON x.night = v.night AND x.ifu = v.ifu"""
+
+# class, icon (the state in text as well as colour), words
+STATES = {None: ("unknown", "?", "not assessed"), 0: ("ok", "✓", "fine"),
+          1: ("flagged", "⚑", "flagged"), 2: ("bad", "✗", "invalid")}
+
+
+def _cell(c: tuple | None, file_url: str) -> str:
+    if c is None:
+        return '<td class="none">–</td>'
+    _night, ifu, value, worst, file_id, flags = c
+    cls, icon, words = STATES[worst]
+    shown = "–" if value is None else f"{value:.3g}"
+    why = f" ({escape(' '.join(flags))})" if flags else ""
+    return (f'<td class="cell {cls}"><a href="{file_url}{file_id}" title="IFU {ifu}: '
+            f'{words}{why}"><span aria-hidden="true">{icon}</span> {shown}</a></td>')
+
+
+def heat_rows(cells) -> list[tuple[dt.date, Markup]]:
+    """(night, the row's 24 cells as HTML), newest night first, from (night, ifu, value,
+    worst, file_id, flags) rows; built in one pass, 1,000 nights make 24,000 cells."""
+    file_url = url_for("files.detail", file_id=0)[:-1]
+    by_night: dict[dt.date, list] = {}
+    for c in cells:
+        by_night.setdefault(c[0], [None] * 24)[c[1] - 1] = c
+    return [(night, Markup("".join([_cell(c, file_url) for c in by_night[night]])))
+            for night in sorted(by_night, reverse=True)]
+
+
+def _nth_night_before(end: dt.date, where: dict) -> dt.date:
+    """The first of the last DEFAULT_NIGHTS nights with data up to ``end`` (the nightly
+    summary's counts know them: no scan of the catalogue)."""
+    found = row("SELECT min(night) AS n FROM (SELECT DISTINCT night FROM "
+                "qc.viewer_night_counts WHERE project_id = :project_id AND night <= :end "
+                "ORDER BY night DESC LIMIT :k) x", end=end, k=DEFAULT_NIGHTS, **where)
+    return (found or {}).get("n") or end
+
+
+@bp.route("/heatmap")
+def heatmap() -> str:
+    """Nights x IFU of one category (``cat``), its key metric unless ``metric`` is given."""
+    cat = request.args.get("cat", "bias_raw")
+    if cat not in KEY_METRICS:
+        abort(404)
+    ftype, metric = KEY_METRICS[cat]
+    metric = request.args.get("metric") or metric
+    where = scope()
+    end = parse_date(request.args.get("end")) or dt.date.today()
+    start = parse_date(request.args.get("start")) or _nth_night_before(end, where)
+    conn = get_conn()
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
+    # 24 files a night are looked up by key; at the default random_page_cost the planner
+    # would rather hash the whole files table (the catalogue is cached, as on an SSD)
+    conn.execute(text("SET LOCAL random_page_cost = 1.1"))
+    cells = conn.execute(text(_CELLS), {"type": ftype, "metric": metric, "start": start,
+                                        "end": end, **where}).all()
+    return render_template("heatmap.html", cat=cat, category=BY_KEY[cat], metric=metric,
+                           rows=heat_rows(cells), start=start, end=end,
+                           categories=KEY_METRICS, states=STATES)
