@@ -323,8 +323,17 @@ def _embargoed(engine, catalogue, tmp_path) -> dict[str, object]:
                 spoly '{(63.3d,-1.1d),(63.4d,-1.1d),(63.4d,-1.0d)}', '{63.3,-1.1}',
                 (SELECT group_id FROM qc.groups WHERE name = 'PROG-A'), '2099-01-01')
             RETURNING anc_id"""), {"p": str(anc)}).scalar_one()
+        run = conn.execute(text("INSERT INTO qc.job_runs (kind, status) VALUES "
+                                "('qc', 'failed') RETURNING run_id")).scalar_one()
+        conn.execute(text("""
+            INSERT INTO qc.qc_done (file_id, task, status, error, file_updated_at,
+                                    code_version, run_id)
+            VALUES (:f, 'raw', 'failed', 'a secret failure', now(), 'probe', :r)
+            ON CONFLICT (file_id) DO UPDATE SET status = 'failed', run_id = :r,
+                error = 'a secret failure'"""), {"f": fid, "r": run})
     return {"file_id": fid, "image_id": image, "anc_id": anc_id, "night": "2024-03-09",
-            "cat": "science_raw", "catg": "MASTER_BIAS",
+            "cat": "science_raw", "catg": "MASTER_BIAS", "run_id": run, "ifu": 1,
+            "direction": "next",
             "filename": {"downloads.file": "MUSE.OBJ.fits",
                          "downloads.ancillary_file": "hst.fits"}}
 
@@ -387,7 +396,7 @@ def test_every_route_guards_the_embargoed_file(app, engine, catalogue, tmp_path)
                 member_saw.add(endpoint)
     # the probe reaches what it guards: the member does get the embargoed data there
     assert {"files.detail", "downloads.file", "downloads.ancillary_file",
-            "plots.image"} <= member_saw
+            "plots.image", "pages.run_failures"} <= member_saw
 
 
 def test_ids_beyond_64_bits_are_not_found(app, catalogue):

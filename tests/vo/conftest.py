@@ -160,3 +160,16 @@ def vo_service(pg_settings: Settings, minicube: Path) -> Iterator[VOService]:
         stop(inst)
         engine.dispose()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _forget_failed_logins(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test's wrong passwords are its own: the login throttle (sql/040) counts
+    failures per account and address over 5 minutes, and the session's tests together
+    probe 'member' with a wrong password more often than the policy allows in that time.
+    The throttle's own tests make their failures within one test."""
+    yield
+    if "vo_service" in request.fixturenames:
+        service = request.getfixturevalue("vo_service")
+        with service.engine.begin() as conn:
+            conn.execute(text("DELETE FROM qc.login_failures"))
