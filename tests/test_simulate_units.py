@@ -102,3 +102,19 @@ def test_observing_helpers() -> None:
     ra = observing.transiting_ra(when, 0.0)
     assert observing.alt_az(ra, observing.PARANAL_LAT_DEG, when)[0] == pytest.approx(90, abs=0.1)
     assert observing.airmass(ra, -24.6272 + 60.0, when) == pytest.approx(2.0, abs=0.01)
+
+
+def test_scipost_qc_of_a_star_at_the_edge_has_no_nan_card() -> None:
+    """A star whose half maximum runs off the field has no measured width: the pipeline
+    writes no FWHM card for it (a NaN card cannot be written at all)."""
+    from qcservice.simulate.science import half_max_width, qc_scipost
+
+    edge = np.array([9.0, 6.0, 3.0, 1.0, 0.0])        # peak at the first pixel
+    assert np.isnan(half_max_width(edge, 0))
+    cards = qc_scipost([(1.2, 3.4, float("nan"), 0.71), (5.0, 6.0, 0.70, 0.72),
+                        (7.0, 8.0, 0.69, 0.73)])
+    names = {name for name, *_ in cards}
+    assert "ESO QC SCIPOST FWHM1 X" not in names and "ESO QC SCIPOST FWHM1 Y" in names
+    assert all(np.isfinite(v) for _, v, *_ in cards if isinstance(v, float))
+    header = to_header(cards)
+    assert header["ESO QC SCIPOST FWHM NVALID"] == 2 and header["ESO QC SCIPOST POS1 X"] == 1.2

@@ -116,9 +116,11 @@ def qc_scipost(stars: list[tuple[float, float, float, float]]) -> list[CardSpec]
                              ("ESO QC SCIPOST LAMBDA", QC_LAMBDA_A, "[Angstrom] Detection plane")]
     for i, (x, y, fx, fy) in enumerate(stars, start=1):
         cards += [(f"ESO QC SCIPOST POS{i} X", round(x, 4), "[pix] Position of source k in x"),
-                  (f"ESO QC SCIPOST POS{i} Y", round(y, 4), "[pix] Position of source k in y"),
-                  (f"ESO QC SCIPOST FWHM{i} X", round(fx, 4), "[arcsec] FWHM of source k in x"),
-                  (f"ESO QC SCIPOST FWHM{i} Y", round(fy, 4), "[arcsec] FWHM of source k in y")]
+                  (f"ESO QC SCIPOST POS{i} Y", round(y, 4), "[pix] Position of source k in y")]
+        # a width whose half-maximum crossing falls off the field is not measured: no card
+        cards += [(f"ESO QC SCIPOST FWHM{i} {axis}", round(f, 4),
+                   f"[arcsec] FWHM of source k in {axis.lower()}")
+                  for axis, f in (("X", fx), ("Y", fy)) if np.isfinite(f)]
     widths = np.array([(fx + fy) / 2 for _, _, fx, fy in stars])
     widths = widths[np.isfinite(widths)]
     enough = widths.size >= 3
