@@ -63,3 +63,33 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     bad_date = runner.invoke(main, ["simulate", str(tmp_path), "--start-night", "2014-13-01"])
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
     assert not any(tmp_path.iterdir())
+
+
+def test_a_killed_simulation_is_redone_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL in the middle of a night leaves a partial folder; the rerun takes it as the
+    unfinished simulation it is (not as someone else's folder) and writes the whole night."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    env = {**os.environ, "MUSEDC_HOME": str(tmp_path / "home")}
+    argv = [sys.executable, "-m", "qcservice", "simulate", str(out), "--nights", "1",
+            "--scale", "tiny", "--seed", "5", "--start-night", "2016-03-01"]
+    night = out / "2016-03-01"
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(night.glob("*/*.fits")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list(night.glob("*/*.fits")) and not (night / "truth.json").exists()
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    truth = json.loads((night / "truth.json").read_text())
+    written = {p.relative_to(night).as_posix() for p in night.glob("*/*.fits")}
+    assert written == set(truth["files"])
+    assert not (night / ".simulating").exists()

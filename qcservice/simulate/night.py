@@ -39,16 +39,22 @@ def _detectors(seed: int, night: dt.date, plan: NightPlan) -> list:
     return drifted(detector.instrument(seed, night.toordinal(), plan.scale.layout), night)
 
 
+# present while a night is being written: an interrupted simulation is one to redo
+UNFINISHED = ".simulating"
+
+
 def _prepare(directory: Path) -> None:
-    """Make ``directory`` empty for a night; only ever clear an earlier simulation."""
+    """Make ``directory`` empty for a night; only ever clear an earlier simulation (a
+    finished one, with its truth.json, or an interrupted one, with its marker)."""
     if directory.exists() and any(directory.iterdir()):
-        if not (directory / "truth.json").is_file():
+        if not ((directory / "truth.json").is_file() or (directory / UNFINISHED).is_file()):
             raise FileExistsError(f"{directory} is not empty and holds no simulated night "
                                   "(no truth.json): refusing to write into it")
         for sub in (RAW_DIR, PRODUCT_DIR):
             shutil.rmtree(directory / sub, ignore_errors=True)
-        (directory / "truth.json").unlink()
+        (directory / "truth.json").unlink(missing_ok=True)
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / UNFINISHED).touch()
 
 
 def _detector_truth(ctx: NightContext) -> dict:
@@ -140,6 +146,7 @@ def simulate_night(outdir: Path | str, night: dt.date | str, scale: str = "tiny"
     for ob in plan.science:
         index = run_science_ob(ctx, ob, index, total)
     truth.write()
+    (directory / UNFINISHED).unlink()
     return truth
 
 
