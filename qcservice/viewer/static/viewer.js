@@ -71,9 +71,9 @@
 
   function trendTraces(d) {
     const traces = [];
-    let total = 0;
-    Object.keys(d.series).forEach(function (k) { total += d.series[k].y.length; });
-    const kind = total > 5000 ? "scattergl" : "scatter";   // SVG is slow beyond that
+    // SVG, even for many points: plotly's WebGL traces draw nothing ("WebGL is not
+    // supported") in browsers without a usable GPU context (headless, remote desktops)
+    const kind = "scatter";
     Object.keys(d.series).forEach(function (name) {
       const s = d.series[name];
       traces.push({ x: s.x, y: s.y, customdata: s.file_id, mode: "markers", type: kind,
