@@ -227,7 +227,9 @@ def spectra_rows(engine: Engine, vo: VOConfig, stats: FileStats,
             "title": f"MUSE spectrum of {r['object'] or r['targ_name']}, night {r['night']}",
             "target": r["targ_name"] or r["object"], "ra": r["ra"], "dec": r["dec"],
             "mjd": r["mjd_obs"], "exptime": r["exptime"],
-            "specmid": (wmin + wmax) / 2, "specext": wmax - wmin,
+            # SSA's BAND and ObsCore's em_min/em_max read these (specmid/specext are
+            # ignored by DaCHS 2.7's setMeta: BAND found nothing)
+            "specstart": wmin, "specend": wmax,
             "aperture": r["aperture"] or 0.0002,
             "obs_id": obs_id(r["file_id"]), "night": r["night"],
             "corners": _aperture_octagon(r["ra"], r["dec"], r["aperture"] or 0.0002),

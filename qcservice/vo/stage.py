@@ -79,8 +79,19 @@ SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
         ORDER BY (h.extname = 'DATA') IS TRUE DESC, h.hdu_index LIMIT 1) AS data_header,
        (SELECT h.header ->> 'ARCFILE' FROM qc.hdus h WHERE h.file_id = f.file_id
         AND h.hdu_index = 0) AS arcfile,
-       (SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
-        AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1) AS preview_path,
+       -- an IMAGE_FOV without a PNG of its own shows its cube's white light (the same
+       -- exposures): without a preview DaCHS would make one from the file itself for
+       -- ?preview=True, past the embargo guard (it crashed on the empty primary: 500)
+       COALESCE((SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
+                 AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1),
+                -- (not a cube released later: its pixels stay behind its own embargo)
+                (SELECT i.path FROM qc.products c JOIN qc.qc_images i USING (file_id)
+                 JOIN qc.files cf ON cf.file_id = c.file_id
+                 WHERE p.pro_catg = 'IMAGE_FOV' AND c.pro_catg = 'DATACUBE_FINAL'
+                   AND cf.release_date <= f.release_date
+                   AND c.night = p.night AND c.date_obs = p.date_obs
+                   AND c.ins_mode IS NOT DISTINCT FROM p.ins_mode
+                   AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1)) AS preview_path,
        x.first_start, x.last_end, x.exptime_sum, x.n_exposures,
        (SELECT count(DISTINCT v.input_name) FROM qc.provenance v WHERE v.file_id = f.file_id
         AND v.role = 'raw' AND v.input_catg = 'OBJECT') AS n_object_inputs,
@@ -206,9 +217,10 @@ def product_rows(engine: Engine, vo: VOConfig, stats: FileStats) -> list[dict]:
             "p_accref": ref, "p_path": r["path"], "p_fsize": r["size_bytes"],
             "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
             "p_embargo": embargo(r["release_date"]),
-            # no PNG, no #preview link (rather than a link that answers 404)
-            "p_preview": (f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}"
-                          if r["preview_path"] else None),
+            # always the guarded preview service (its PNG, else 404 after the embargo
+            # guard): with no preview DaCHS would render one from the file itself for
+            # ?preview=True, unguarded. Without a PNG, DataLink lists no #preview.
+            "p_preview": f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}",
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
             "pub_did": pub_did(vo, ref),

@@ -87,8 +87,8 @@
 					<bind key="dateObs">@mjd</bind>
 					<bind key="timeExt">@exptime</bind>
 					<bind key="bandpass">"Optical"</bind>
-					<bind key="specmid">@specmid</bind>
-					<bind key="specext">@specext</bind>
+					<bind key="specstart">@specstart</bind>
+					<bind key="specend">@specend</bind>
 					<bind key="aperture">@aperture</bind>
 					<!-- SSA carries them too: measured and chosen once (ObsCore's) -->
 					<bind key="snr">@snr</bind>

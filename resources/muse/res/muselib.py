@@ -119,9 +119,13 @@ def make_descriptor(pubDID, cls=MuseCubeDescriptor):
     except ValueError:
         return datalink.DatalinkFault.NotFoundFault(pubDID, "Not a pubDID of this site.")
     try:
-        return cls.fromAccref(pubDID, accref)
+        descriptor = cls.fromAccref(pubDID, accref)
     except base.NotFoundError:
         return datalink.DatalinkFault.NotFoundFault(pubDID, "No such product here.")
+    # every product's preview is the guarded service; a #preview link only with a PNG
+    if not rows_for(accref, "SELECT path FROM muse.previews WHERE accref=%(a)s"):
+        descriptor.preview = None
+    return descriptor
 
 
 _cutout, _ = api.loadPythonModule("cutout", relativeTo=__file__)
