@@ -59,6 +59,16 @@ def test_no_preview_is_rendered_from_the_file(vo_service):
     assert set(seen.values()) <= {200, 401, 404}
 
 
+def test_soda_refuses_before_checking_parameters(vo_service):
+    """An anonymous SODA request for an embargoed product is refused (401) whatever its
+    parameters: a member gets the parameter error (422), a stranger nothing about it."""
+    params = {"ID": vo_service.pubdid(vo_service.embargoed), "BAND": "not a band"}
+    url = f"{vo_service.url}/muse/q/dl/dlget"
+    assert requests.get(url, params=params, timeout=60).status_code == 401
+    assert requests.get(url, params=params, auth=STRANGER, timeout=60).status_code == 403
+    assert requests.get(url, params=params, auth=MEMBER, timeout=60).status_code in (400, 422)
+
+
 def test_preview_service_is_protected(vo_service):
     _check(f"{vo_service.url}/muse/q/pv/dlget", {"ID": vo_service.pubdid(vo_service.embargoed)})
 

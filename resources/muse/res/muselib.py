@@ -83,6 +83,19 @@ def require_access(owner, embargo):
         raise svcs.ForbiddenURI(f"This product is proprietary until {embargo}.")
 
 
+SODA_FREE_ARGS = {"ID", "RESPONSEFORMAT"}
+
+
+def guard_soda_request(descriptor, args):
+    """A SODA request (any parameter beyond ID) for an embargoed product is refused
+    before DaCHS checks its parameters: 401/403, not a 422 for a BAND on an image."""
+    if isinstance(descriptor, datalink.DatalinkFault):
+        return descriptor
+    if {key.upper() for key in args} - SODA_FREE_ARGS:
+        require_access(descriptor.owner, descriptor.embargo)
+    return descriptor
+
+
 class MuseCubeDescriptor(datalink.FITSProductDescriptor):
     """A SODA descriptor whose image is the DATA extension of a MUSE product."""
 
