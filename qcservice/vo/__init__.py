@@ -13,13 +13,13 @@ def demo_step(settings: Settings, port: int | None = None,
     from qcservice.db import make_engine
     from qcservice.vo.config import load_vo_config
     from qcservice.vo.instance import Instance
-    from qcservice.vo.publish import proprietary_lines, publish
+    from qcservice.vo.publish import proprietary_lines, publish, stage
     from qcservice.vo.server import serve
 
     inst = Instance(load_vo_config(settings, port=port, viewer_url=viewer_url))
     engine = make_engine(settings)
     try:
-        inst.init()
+        inst.init(restage=lambda: stage(engine, inst))
         print(publish(engine, inst).describe())
         proprietary = proprietary_lines(inst)
         print(f"      proprietary products: {len(proprietary) or 'none'}")

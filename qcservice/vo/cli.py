@@ -34,13 +34,16 @@ def vo() -> None:
 def init(obj, port: int | None) -> None:
     """Create or refresh the DaCHS instance under $MUSEDC_HOME/vo."""
     from qcservice.db import make_engine
+    from qcservice.vo.publish import stage
 
-    make_engine(obj.settings).dispose()  # the database must exist and be migrated
+    engine = make_engine(obj.settings)   # the database must exist and be migrated
     inst = _instance(obj, port)
     try:
-        inst.init()
+        inst.init(restage=lambda: stage(engine, inst))
     except VOError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
     click.echo(f"DaCHS instance ready in {inst.root}")
 
 

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -190,8 +191,11 @@ class Instance:
         finally:
             engine.dispose()
 
-    def init(self) -> None:
-        """Create the instance (idempotent): files, DaCHS roles and tables, obscore."""
+    def init(self, restage: Callable[[], object] | None = None) -> None:
+        """Create the instance (idempotent): files, DaCHS roles and tables, obscore.
+
+        ``restage`` rewrites the staging files before a published instance re-imports
+        them: files staged by an older version may lack what the new RDs read."""
         self.write_rc()
         self.install_files()
         if self._dachs_schema_exists():
@@ -206,6 +210,8 @@ class Instance:
         if (self.stage_dir / "products.jsonl").exists():
             # published before: its tables follow the (maybe changed) RDs before the
             # obscore view is rebuilt over them
+            if restage is not None:
+                restage()
             for rd in ("muse/q", "muse/ssa"):
                 self.run("imp", rd)
         self.run("imp", "//obscore")

@@ -6,6 +6,11 @@ text that names these columns is generated from this list when the instance is i
 ``obscoreClause`` casts, the ``mixinPar`` defaults, the column elements), the columns of
 ``muse.cubes`` and ``muse.spectra`` and the bindings of their ``//obscore`` mixins. The
 RDs hold placeholders (``@OBSCORE_...@``) where the generated text goes.
+
+A column of standard ObsCore that DaCHS's mixins fill from a parameter (``standard``:
+the parameter's alias, e.g. ``creatorDID``) is declared here too when the data centre
+fills it: it becomes a column of the tables bound to that parameter, and is no extra
+column of ``ivoa.obscore`` (DaCHS declares it there).
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ class ObscoreColumn:
     utype: str = ""
     null_literal: str | None = None
     spectra: bool = False
+    standard: str = ""
 
     @property
     def key(self) -> str:
         """The mixin parameter: the name in camelCase (DaCHS macro names)."""
+        if self.standard:
+            return self.standard
         head, *rest = self.name.split("_")
         return head + "".join(part.capitalize() for part in rest)
 
@@ -88,6 +96,20 @@ COLUMNS = (
     ObscoreColumn("last_mod_date", "timestamp", "time.processing",
                   "Last change of the product or of its QA decision (as ESO's "
                   "last_mod_date)"),
+    ObscoreColumn("abmaglim", "real", "phot.mag;stat.max",
+                  "5-sigma limiting AB magnitude of a point source (total flux, as ESO's "
+                  "abmaglim): from the noise of the white-light image (robust scatter of "
+                  "neighbouring spaxels), in an aperture of radius the PSF FWHM "
+                  "(s_resolution), corrected to total flux for a Gaussian PSF, at the mean "
+                  "wavelength; optimistic where the noise is correlated", unit="mag"),
+    ObscoreColumn("snr", "real", "stat.snr",
+                  "Median signal-to-noise ratio per spectral pixel (FLUX/ERR) of a "
+                  "spectrum (as ESO's snr); NULL for cubes and images", spectra=True),
+    ObscoreColumn("obs_creator_did", "text", "meta.id",
+                  "IVOA dataset identifier given by the creator: ESO's (ivo://eso.org/ID?"
+                  "ADP...) for an ESO archive product, else the consortium's own, which "
+                  "created and publishes it (= obs_publisher_did)",
+                  spectra=True, standard="creatorDID"),
     ObscoreColumn("obs_release_date", "timestamp", "time.release",
                   "Date the data became or become public; proprietary before it",
                   utype="obscore:curation.releasedate", spectra=True),
@@ -105,12 +127,13 @@ def _bindings(columns) -> str:
 def placeholders() -> dict[str, str]:
     """Placeholder -> generated text, for the RDs and userconfig.rd."""
     spectra = [c for c in COLUMNS if c.spectra]
+    extra = [c for c in COLUMNS if not c.standard]
     return {
         "@OBSCORE_CLAUSE@": ",\n\t\t\t".join(
-            f"CAST(\\\\{c.key} AS {c.type}) AS {c.name}" for c in COLUMNS),
+            f"CAST(\\\\{c.key} AS {c.type}) AS {c.name}" for c in extra),
         "@OBSCORE_PARS@": "\n\t\t".join(
-            f'<mixinPar key="{c.key}">NULL</mixinPar>' for c in COLUMNS),
-        "@OBSCORE_COLUMNS@": "\n\t\t".join(c.element(verb_level=15) for c in COLUMNS),
+            f'<mixinPar key="{c.key}">NULL</mixinPar>' for c in extra),
+        "@OBSCORE_COLUMNS@": "\n\t\t".join(c.element(verb_level=15) for c in extra),
         "@CUBES_COLUMNS@": _table_columns(COLUMNS),
         "@CUBES_BINDINGS@": _bindings(COLUMNS),
         "@SPECTRA_COLUMNS@": _table_columns(spectra),

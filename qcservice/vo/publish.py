@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from qcservice.vo.accounts import sync_users
 from qcservice.vo.ancillary import stage_ancillary
+from qcservice.vo.filestats import FileStats
 from qcservice.vo.instance import Instance
 from qcservice.vo.qcstage import qc_rows, spectra_rows
 from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
@@ -37,14 +38,17 @@ class PublishReport:
 def stage(engine: Engine, inst: Instance) -> dict[str, int]:
     """Write every staging file; return the row count of each."""
     inst.stage_dir.mkdir(parents=True, exist_ok=True)
-    products = product_rows(engine, inst.vo)
+    stats = FileStats(inst.stage_dir / "filestats.json")
+    products = product_rows(engine, inst.vo, stats)
     counts = {"products": write_jsonl(inst.stage_dir / "products.jsonl", products),
               "previews": write_jsonl(inst.stage_dir / "previews.jsonl",
                                       preview_rows(products))}
     qc = qc_rows(engine, [p["file_id"] for p in products], PUBLISHED_CATEGORIES)
     for name, rows in qc.items():
         counts[name] = write_jsonl(inst.stage_dir / f"{name}.jsonl", rows)
-    spectra = spectra_rows(engine, inst.vo.publishable, {p["p_accref"] for p in products})
+    spectra = spectra_rows(engine, inst.vo, stats,
+                           {p["p_accref"] for p in products})
+    stats.save()
     counts["spectra"] = write_jsonl(inst.stage_dir / "spectra.jsonl", spectra)
     served = {r["file_id"]: r["p_accref"] for r in (*products, *qc["inputs"], *spectra)}
     counts.update(stage_ancillary(engine, inst.stage_dir, inst.vo, served))

@@ -10,7 +10,17 @@ import math
 
 from sqlalchemy import Engine, text
 
-from qcservice.vo.stage import accref, acl_group, embargo, obs_id
+from qcservice.vo.config import VOConfig
+from qcservice.vo.filestats import FileStats, spectrum_snr
+from qcservice.vo.stage import (
+    accref,
+    acl_group,
+    creator_did,
+    datalink_url,
+    embargo,
+    obs_id,
+    pub_did,
+)
 
 _INPUTS_SQL = """
 SELECT DISTINCT ON (f.file_id) f.file_id, f.path, f.filename, f.size_bytes, f.release_date,
@@ -155,20 +165,22 @@ def _input_row(r) -> dict:
 
 _SPECTRA_SQL = """
 SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
-       f.owner_group_id, f.project_id, p.mjd_obs, p.exptime, p.ra, p.dec, p.object,
+       f.owner_group_id, f.project_id, p.mjd_obs, p.ra,
+       -- an extracted spectrum's header may carry no EXPTIME: the cube's exposure
+       COALESCE(p.exptime, cube.exptime) AS exptime, p.dec, p.object,
        p.targ_name, p.night, p.ins_mode, p.prog_id, p.airmass, p.dimm_fwhm,
        -- a spectrum has no QC of its own: it shares the state of the cube it was
        -- extracted from (as an IMAGE_FOV does), unless a QC scientist decided
        COALESCE(q.state, cube.state, 'Undefined') AS qa_state,
        cube.file_id AS cube_id, cube.filename AS cube_filename,
        (h.header ->> 'WAVELMIN')::float AS wmin, (h.header ->> 'WAVELMAX')::float AS wmax,
-       (h.header ->> 'APERTURE')::float AS aperture
+       (h.header ->> 'APERTURE')::float AS aperture, h.header ->> 'ARCFILE' AS arcfile
 FROM qc.products p
 JOIN qc.files f USING (file_id)
 JOIN qc.projects pr ON pr.project_id = f.project_id AND NOT pr.is_dry_run
 LEFT JOIN qc.qa q ON q.file_id = f.file_id
 LEFT JOIN qc.hdus h ON h.file_id = f.file_id AND h.hdu_index = 0
-LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename, cq.state FROM qc.provenance v
+LEFT JOIN LATERAL (SELECT cf.file_id, cf.filename, cq.state, c.exptime FROM qc.provenance v
     JOIN qc.products c ON c.file_id = v.input_file_id AND c.pro_catg = 'DATACUBE_FINAL'
     JOIN qc.files cf ON cf.file_id = c.file_id
     LEFT JOIN qc.qa cq ON cq.file_id = c.file_id
@@ -189,27 +201,35 @@ def _aperture_octagon(ra: float | None, dec: float | None,
             for a in (math.pi / 8 + k * math.pi / 4 for k in range(8))]
 
 
-def spectra_rows(engine: Engine, states: tuple[str, ...],
+def spectra_rows(engine: Engine, vo: VOConfig, stats: FileStats,
                  published_cubes: set[str] = frozenset()) -> list[dict]:
     """Staging rows of the SSA table (also in ivoa.obscore): extracted spectra in a
     publishable QA state; ``cube_accref`` names their cube when it is published too."""
     with engine.connect() as conn:
-        rows = conn.execute(text(_SPECTRA_SQL), {"states": list(states)}).mappings().all()
+        rows = conn.execute(text(_SPECTRA_SQL),
+                            {"states": list(vo.publishable)}).mappings().all()
     out = []
     for r in rows:
         cube = accref(r["cube_id"], r["cube_filename"]) if r["cube_id"] else None
         wmin = (r["wmin"] or 475.0) * 1e-9   # WAVELMIN/MAX are in nm (ESO SDP)
         wmax = (r["wmax"] or 935.0) * 1e-9
+        ref = accref(r["file_id"], r["filename"])
+        snr = stats.measure("snr", r["path"], spectrum_snr)
         out.append({
-            "p_accref": accref(r["file_id"], r["filename"]), "p_path": r["path"],
+            "p_accref": ref, "p_path": r["path"],
             "p_fsize": r["size_bytes"],
             "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
             "p_embargo": embargo(r["release_date"]),
             "file_id": r["file_id"], "qa_state": r["qa_state"],
+            "snr": snr and snr["snr"],
+            "obs_creator_did": creator_did(r["arcfile"], pub_did(vo, ref)),
+            "dl_url": datalink_url(vo, ref, "muse/ssa/dl"),
             "title": f"MUSE spectrum of {r['object'] or r['targ_name']}, night {r['night']}",
             "target": r["targ_name"] or r["object"], "ra": r["ra"], "dec": r["dec"],
             "mjd": r["mjd_obs"], "exptime": r["exptime"],
-            "specmid": (wmin + wmax) / 2, "specext": wmax - wmin,
+            # SSA's BAND and ObsCore's em_min/em_max read these (specmid/specext are
+            # ignored by DaCHS 2.7's setMeta: BAND found nothing)
+            "specstart": wmin, "specend": wmax,
             "aperture": r["aperture"] or 0.0002,
             "obs_id": obs_id(r["file_id"]), "night": r["night"],
             "corners": _aperture_octagon(r["ra"], r["dec"], r["aperture"] or 0.0002),

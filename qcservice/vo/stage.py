@@ -23,6 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine, text
 
 from qcservice.vo.config import VOConfig
+from qcservice.vo.filestats import FileStats, abmaglim, white_noise
 
 PUBLISHED_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV")
 MUSE_RANGE_A = (4750.0, 9350.0)
@@ -76,8 +77,21 @@ SELECT f.file_id, f.path, f.filename, f.size_bytes, f.release_date, f.privilege,
                 'Undefined') AS qa_state,
        (SELECT h.header FROM qc.hdus h WHERE h.file_id = f.file_id
         ORDER BY (h.extname = 'DATA') IS TRUE DESC, h.hdu_index LIMIT 1) AS data_header,
-       (SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
-        AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1) AS preview_path,
+       (SELECT h.header ->> 'ARCFILE' FROM qc.hdus h WHERE h.file_id = f.file_id
+        AND h.hdu_index = 0) AS arcfile,
+       -- an IMAGE_FOV without a PNG of its own shows its cube's white light (the same
+       -- exposures): without a preview DaCHS would make one from the file itself for
+       -- ?preview=True, past the embargo guard (it crashed on the empty primary: 500)
+       COALESCE((SELECT i.path FROM qc.qc_images i WHERE i.file_id = f.file_id
+                 AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1),
+                -- (not a cube released later: its pixels stay behind its own embargo)
+                (SELECT i.path FROM qc.products c JOIN qc.qc_images i USING (file_id)
+                 JOIN qc.files cf ON cf.file_id = c.file_id
+                 WHERE p.pro_catg = 'IMAGE_FOV' AND c.pro_catg = 'DATACUBE_FINAL'
+                   AND cf.release_date <= f.release_date
+                   AND c.night = p.night AND c.date_obs = p.date_obs
+                   AND c.ins_mode IS NOT DISTINCT FROM p.ins_mode
+                   AND i.kind = 'white_light' AND i.ifu IS NULL LIMIT 1)) AS preview_path,
        x.first_start, x.last_end, x.exptime_sum, x.n_exposures,
        (SELECT count(DISTINCT v.input_name) FROM qc.provenance v WHERE v.file_id = f.file_id
         AND v.role = 'raw' AND v.input_catg = 'OBJECT') AS n_object_inputs,
@@ -125,9 +139,17 @@ def pub_did(vo: VOConfig, ref: str) -> str:
     return standard_pub_did(vo.authority, ref)
 
 
-def datalink_url(vo: VOConfig, ref: str) -> str:
+def datalink_url(vo: VOConfig, ref: str, service: str = "muse/q/dl") -> str:
     """The DataLink document of a product: ObsCore's access_url (as at ESO)."""
-    return f"{vo.url}/muse/q/dl/dlmeta?ID={quote(pub_did(vo, ref), safe='')}"
+    return f"{vo.url}/{service}/dlmeta?ID={quote(pub_did(vo, ref), safe='')}"
+
+
+def creator_did(arcfile: str | None, publisher_did: str) -> str:
+    """ESO's DID of an ESO archive product (ARCFILE ADP.*), else the consortium's: it
+    created the product (a pipeline product's ARCFILE names its first raw frame)."""
+    if arcfile and arcfile.startswith("ADP."):
+        return f"ivo://eso.org/ID?{arcfile.removesuffix('.fits')}"
+    return publisher_did
 
 
 def embargo(release: dt.date, today: dt.date | None = None) -> str | None:
@@ -177,8 +199,8 @@ def _time_coverage(r) -> tuple[float | None, float | None, float | None]:
     return t_min, t_max, r["exptime"]
 
 
-def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
-    """One staging row per publishable cube or image."""
+def product_rows(engine: Engine, vo: VOConfig, stats: FileStats) -> list[dict]:
+    """One staging row per publishable cube or image (``stats``: measured in the file)."""
     qc = ",\n       ".join(f"{sql} AS {name}" for name, sql in QC_METRICS.items())
     with engine.connect() as conn:
         rows = conn.execute(text(_PRODUCTS_SQL.format(qc=qc)),
@@ -190,13 +212,15 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
         geo = _geometry(r["data_header"] or {})
         t_min, t_max, t_exptime = _time_coverage(r)
         psf = r["psf_fwhm_7000"]
+        resolution = psf if psf is not None else r["dimm_fwhm"]
         out.append({
             "p_accref": ref, "p_path": r["path"], "p_fsize": r["size_bytes"],
             "p_owner": acl_group(r["owner_group_id"], r["project_id"], r["privilege"]),
             "p_embargo": embargo(r["release_date"]),
-            # no PNG, no #preview link (rather than a link that answers 404)
-            "p_preview": (f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}"
-                          if r["preview_path"] else None),
+            # always the guarded preview service (its PNG, else 404 after the embargo
+            # guard): with no preview DaCHS would render one from the file itself for
+            # ?preview=True, unguarded. Without a PNG, DataLink lists no #preview.
+            "p_preview": f"{vo.url}/muse/q/pv/dlget?ID={quote(pub_did(vo, ref), safe='')}",
             "preview_path": r["preview_path"],
             "file_id": r["file_id"], "obs_id": obs_id(r["file_id"]),
             "pub_did": pub_did(vo, ref),
@@ -209,7 +233,7 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             "night": r["night"].isoformat(),
             "target_name": r["targ_name"] or r["object"],
             "s_ra": r["ra"], "s_dec": r["dec"],
-            "s_resolution": psf if psf is not None else r["dimm_fwhm"],
+            "s_resolution": resolution,
             "t_min": t_min, "t_max": t_max, "t_exptime": t_exptime,
             "em_res_power": MUSE_RES_POWER,
             "qa_state": r["qa_state"],
@@ -219,6 +243,9 @@ def product_rows(engine: Engine, vo: VOConfig) -> list[dict]:
             # frames the header's provenance names (a real cube's raws are not here)
             "n_obs": r["n_exposures"] or r["n_object_inputs"] or None,
             "obstech": "IFU",
+            "abmaglim": abmaglim(stats.measure("white_noise", r["path"], white_noise),
+                                 resolution),
+            "snr": None, "obs_creator_did": creator_did(r["arcfile"], pub_did(vo, ref)),
             "last_mod_date": r["last_mod"].astimezone(dt.UTC).replace(tzinfo=None)
                              .isoformat(),
             "ins_mode": r["ins_mode"], "prog_id": r["prog_id"],

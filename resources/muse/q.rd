@@ -426,7 +426,7 @@
 			<descriptorGenerator>
 				<FEED source="loadMuselib"/>
 				<code>
-					return muselib.make_descriptor(pubDID)
+					return muselib.guard_soda_request(muselib.make_descriptor(pubDID), args)
 				</code>
 			</descriptorGenerator>
 

@@ -34,6 +34,10 @@
 			obsId="obs_id"
 			coverage="s_region"
 			facilityName="'ESO-VLT-U4'"
+			accessURL="dl_url"
+			mime="'application/x-votable+xml;content=datalink'"
+			size="accsize/1000"
+			t_exptime="ssa_timeExt"
 			@SPECTRA_BINDINGS@>//obscore#publishSSAPHCD</mixin>
 		<!-- ivoa.obscore's spectra branch: DaCHS runs a cone as q3c_join over the
 		     view's s_ra/s_dec (here degrees(long/lat(ssa_location))) with enable_seqscan
@@ -51,6 +55,8 @@
 			description="Extraction aperture (an octagon around the aperture circle)"/>
 		<!-- the QC columns it shares with ivoa.obscore: qcservice/vo/obscore_columns.py -->
 		@SPECTRA_COLUMNS@
+		<column name="dl_url" type="text" ucd="meta.ref.url"
+			description="DataLink document of the spectrum (ivoa.obscore access_url)"/>
 		<column name="cube_accref" type="text" ucd="meta.ref"
 			description="Access reference of the published cube the spectrum was extracted from (DataLink #progenitor)"/>
 	</table>
@@ -81,9 +87,12 @@
 					<bind key="dateObs">@mjd</bind>
 					<bind key="timeExt">@exptime</bind>
 					<bind key="bandpass">"Optical"</bind>
-					<bind key="specmid">@specmid</bind>
-					<bind key="specext">@specext</bind>
+					<bind key="specstart">@specstart</bind>
+					<bind key="specend">@specend</bind>
 					<bind key="aperture">@aperture</bind>
+					<!-- SSA carries them too: measured and chosen once (ObsCore's) -->
+					<bind key="snr">@snr</bind>
+					<bind key="creatorDID">@obs_creator_did</bind>
 				</apply>
 			</rowmaker>
 		</make>

@@ -35,6 +35,40 @@ def test_getproduct_preview_is_protected(vo_service):
     _check(f"{vo_service.url}/getproduct/{vo_service.embargoed}", {"preview": "True"})
 
 
+def test_no_preview_is_rendered_from_the_file(vo_service):
+    """?preview=True of every cube and image goes to the guarded preview service: a PNG
+    (an image may show its cube's), or 404 where there is none; never a preview DaCHS makes
+    from the file itself, past the embargo (it answered 500 on MUSE's empty primary)."""
+    import pyvo
+
+    tap = pyvo.dal.TAPService(vo_service.tap)
+    rows = tap.search("SELECT accref, dptype, embargo FROM muse.cubes")
+    seen = {}
+    for r in rows:
+        resp = requests.get(r["accref"], params={"preview": "True"}, timeout=60,
+                            allow_redirects=False)
+        assert resp.status_code in (301, 302, 303), (r["accref"], resp.status_code)
+        assert "/muse/q/pv/dlget?" in resp.headers["Location"]
+        seen[str(r["accref"]).rsplit("/", 1)[-1]] = requests.get(
+            resp.headers["Location"], timeout=60).status_code
+    assert seen["DATACUBE_FINAL_1.fits"] == 401          # embargoed, with its PNG
+    # its cube's white light only when the cube is public no later than the image
+    # (here the cube is proprietary and the image public: no preview)
+    assert seen["IMAGE_FOV_1.fits"] == 404
+    assert seen["minicube.fits"] == 404                   # no PNG: not made from the file
+    assert set(seen.values()) <= {200, 401, 404}
+
+
+def test_soda_refuses_before_checking_parameters(vo_service):
+    """An anonymous SODA request for an embargoed product is refused (401) whatever its
+    parameters: a member gets the parameter error (422), a stranger nothing about it."""
+    params = {"ID": vo_service.pubdid(vo_service.embargoed), "BAND": "not a band"}
+    url = f"{vo_service.url}/muse/q/dl/dlget"
+    assert requests.get(url, params=params, timeout=60).status_code == 401
+    assert requests.get(url, params=params, auth=STRANGER, timeout=60).status_code == 403
+    assert requests.get(url, params=params, auth=MEMBER, timeout=60).status_code in (400, 422)
+
+
 def test_preview_service_is_protected(vo_service):
     _check(f"{vo_service.url}/muse/q/pv/dlget", {"ID": vo_service.pubdid(vo_service.embargoed)})
 

@@ -118,6 +118,12 @@ def test_ssa_query_finds_the_spectra(vo_service):
     found = ssa.search(pos=(ra, dec), diameter=0.01)
     assert len(found) >= 1
     assert all("SPECTRUM_1D" in str(r.acref) for r in found)
+    # by BAND too (a spectrum covers 4750-9350 A), and not outside its coverage
+    assert len(ssa.search(pos=(ra, dec), diameter=0.01, band=(6e-7, 7e-7))) == len(found)
+    assert len(ssa.search(pos=(ra, dec), diameter=0.01, band=(1e-6, 2e-6))) == 0
+    em = tap.run_sync("SELECT MIN(em_min) AS lo, MAX(em_max) AS hi FROM ivoa.obscore "
+                      "WHERE dataproduct_type = 'spectrum'")[0]
+    assert 4.7e-7 < em["lo"] < em["hi"] < 9.4e-7
 
 
 def test_spectra_are_in_obscore_and_reach_their_datalink(vo_service):

@@ -83,6 +83,19 @@ def require_access(owner, embargo):
         raise svcs.ForbiddenURI(f"This product is proprietary until {embargo}.")
 
 
+SODA_FREE_ARGS = {"ID", "RESPONSEFORMAT"}
+
+
+def guard_soda_request(descriptor, args):
+    """A SODA request (any parameter beyond ID) for an embargoed product is refused
+    before DaCHS checks its parameters: 401/403, not a 422 for a BAND on an image."""
+    if isinstance(descriptor, datalink.DatalinkFault):
+        return descriptor
+    if {key.upper() for key in args} - SODA_FREE_ARGS:
+        require_access(descriptor.owner, descriptor.embargo)
+    return descriptor
+
+
 class MuseCubeDescriptor(datalink.FITSProductDescriptor):
     """A SODA descriptor whose image is the DATA extension of a MUSE product."""
 
@@ -119,9 +132,13 @@ def make_descriptor(pubDID, cls=MuseCubeDescriptor):
     except ValueError:
         return datalink.DatalinkFault.NotFoundFault(pubDID, "Not a pubDID of this site.")
     try:
-        return cls.fromAccref(pubDID, accref)
+        descriptor = cls.fromAccref(pubDID, accref)
     except base.NotFoundError:
         return datalink.DatalinkFault.NotFoundFault(pubDID, "No such product here.")
+    # every product's preview is the guarded service; a #preview link only with a PNG
+    if not rows_for(accref, "SELECT path FROM muse.previews WHERE accref=%(a)s"):
+        descriptor.preview = None
+    return descriptor
 
 
 _cutout, _ = api.loadPythonModule("cutout", relativeTo=__file__)
