@@ -172,6 +172,9 @@ class Selection:
         return self.max_ret != 0
 
 
+PER_TASK_OPTIONS = ("--nifu", "--merge")
+
+
 @dataclass
 class Rules:
     """Classification rules, recipe triggers (DO.CATG -> action) and actions."""
@@ -179,6 +182,7 @@ class Rules:
     classify: list[tuple[Expr, list[tuple[str, Expr]]]] = field(default_factory=list)
     triggers: dict[str, str] = field(default_factory=dict)    # DO.CATG -> action name
     recipes: dict[str, str] = field(default_factory=dict)     # action -> recipe
+    params: dict[str, list[str]] = field(default_factory=dict)  # action -> its options
     selections: dict[str, list[Selection]] = field(default_factory=dict)
 
     def classify_frame(self, header: dict) -> dict:
@@ -211,9 +215,12 @@ def parse(text: str) -> Rules:
             rules.triggers.setdefault(catg, m.group(1))
     for m in re.finditer(r"\baction\s+(\w+)\s*\{(.*?)\n\}", text, re.S):
         name, body = m.group(1), m.group(2)
-        recipe = re.search(r"\brecipe\s+(\w+)", body)
+        recipe = re.search(r'\brecipe\s+(\w+)\s*(?:\{\s*"([^"]*)"\s*;?\s*\})?', body)
         if recipe:
             rules.recipes[name] = recipe.group(1)
+            # ESO's online options, but for the IFU choice: a task here is one IFU
+            rules.params[name] = [o for o in (recipe.group(2) or "").split()
+                                  if not o.startswith(PER_TASK_OPTIONS)]
         min_ret, max_ret, selections = 1, 1, []
         for stmt in body.split(";"):
             stmt = " ".join(stmt.split())
