@@ -320,3 +320,12 @@ def test_science_runs_per_exposure_then_one_scipost_per_exposure(ingested: Engin
         assert {t for _, t in s.inputs} == {"PIXTABLE_OBJECT", "FILTER_LIST", "EXTINCT_TABLE",
                                             "STD_RESPONSE"}
         assert s.ifu is None and "--skymethod=none" in s.params
+    # then each OB's exposures combined (the offline step muse.oca leaves out)
+    combine = [s for s in specs if s.action == "muse_exp_combine"]
+    assert len(combine) == len(tiny.cubes)
+    for s in combine:
+        reduced = [p for p, t in s.inputs if t == "PIXTABLE_REDUCED"]
+        made_by = {q.run_key for q in post for p in reduced
+                   if p.startswith(q.workdir + "/")}
+        assert len(reduced) == len(made_by) >= 2 and s.depends == sorted(made_by)
+        assert {t for _, t in s.inputs} == {"PIXTABLE_REDUCED", "FILTER_LIST"}

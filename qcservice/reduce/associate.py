@@ -23,15 +23,20 @@ from qcservice.reduce.oca import Rules, lookup
 # The cascade: OCA action, the recipe's products, and how its input frames group into
 # one run ("template": the raw frames of one template execution, per IFU; "frame": one
 # raw exposure, per IFU; "exposure": every IFU's product of one exposure, one run, as
-# muse.oca's "group by TPL.EXPNO").
+# muse.oca's "group by TPL.EXPNO"; "ob": the products of all exposures of a template,
+# one run when there are several).
 CASCADE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("muse_bias", ("MASTER_BIAS",), "template"),
     ("muse_dark", ("MASTER_DARK",), "template"),
     ("muse_flat", ("MASTER_FLAT", "TRACE_TABLE"), "template"),
     ("muse_wave", ("WAVECAL_TABLE",), "template"),
     ("muse_scibasic", ("PIXTABLE_OBJECT",), "frame"),
-    ("muse_scipost", ("DATACUBE_FINAL",), "exposure"),
+    ("muse_scipost", ("DATACUBE_FINAL", "PIXTABLE_REDUCED"), "exposure"),
+    ("muse_exp_combine", ("DATACUBE_FINAL",), "ob"),
 )
+# Options beyond muse.oca's: scipost also saves the reduced pixel table the
+# combination reads.
+EXTRA_PARAMS = {"muse_scipost": ["--save=cube,individual"]}
 STEPS = tuple(a for a, _, _ in CASCADE)
 
 
@@ -129,13 +134,15 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
         if action not in steps:
             continue
         groups: dict[str, list[Frame]] = defaultdict(list)
-        for r in (calibs if how == "exposure" else raws):
+        for r in (calibs if how in ("exposure", "ob") else raws):
             if rules.triggers.get(r.catg) == action and r.catg != "STD":
                 groups[_group_key(r, how)].append(r)
         made: list[Frame] = []
         for gkey, frames in sorted(groups.items()):
             frames.sort(key=lambda f: (f.mjd, f.ifu or 0, f.path))
-            for ifu in ([None] if how == "exposure" else ifus):
+            if how == "ob" and len(frames) < 2:
+                continue   # one exposure: its own cube is the OB's
+            for ifu in ([None] if how in ("exposure", "ob") else ifus):
                 key = f"{night.isoformat()}/{action}/{gkey}/" + \
                     (f"IFU{ifu:02d}" if ifu else "all")
                 chosen, why = _select(rules, action, frames[0], ifu, calibs)
@@ -143,7 +150,8 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
                                frames[0].header.get("ESO INS MODE"),
                                [(f.path, f.catg) for f in frames]
                                + [(c.path, c.catg) for c in chosen], list(products),
-                               f"{work_root}/{key}", list(rules.params.get(action, [])),
+                               f"{work_root}/{key}",
+                               rules.params.get(action, []) + EXTRA_PARAMS.get(action, []),
                                blocked=why, timeout_s=timeout_s,
                                depends=sorted({c.planned_by for c in frames + chosen
                                                if c.planned_by}),

@@ -233,10 +233,34 @@ def parse(text: str) -> Rules:
     return rules
 
 
+# ESO's rules stop at muse_scipost, one cube per exposure (muse.oca: the rest is "too
+# heavy" for on-line processing). The offline step, in the same language: the reduced
+# pixel tables of an OB's exposures combined into one cube (muse_exp_combine's manual:
+# PIXTABLE_REDUCED, >= 2; FILTER_LIST optional).
+OFFLINE_RULES = """
+if PRO.CATG == "PIXTABLE_REDUCED" then
+{
+    DO.CATG = "PIXTABLE_REDUCED";
+}
+
+select execute(muse_exp_combine) from inputFiles
+    where SIG.TEMPLATE == 1 and DO.CATG == "PIXTABLE_REDUCED";
+
+action muse_exp_combine
+{
+    minRet = 0; maxRet = 1;
+    select file as FILTER_LIST from calibFiles where DO.CATG == "FILTER_LIST"
+        and inputFile.INSTRUME==INSTRUME;
+
+    recipe muse_exp_combine {"--filter=white,Johnson_V,Cousins_R,Cousins_I";}
+}
+"""
+
+
 @cache
 def default_rules() -> Rules:
-    """The rules of the installed pipeline (Debian cpl-plugin-muse)."""
+    """The rules of the installed pipeline (Debian cpl-plugin-muse), and ours after."""
     found = sorted(Path("/").glob(OCA_GLOB.lstrip("/")))
     if not found:
         raise OcaError(f"no MUSE OCA rule file ({OCA_GLOB}): install cpl-plugin-muse")
-    return parse(found[-1].read_text())
+    return parse(found[-1].read_text() + OFFLINE_RULES)

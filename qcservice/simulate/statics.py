@@ -127,9 +127,12 @@ def filter_throughput(lam: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def filter_list() -> fits.HDUList:
     """FILTER_LIST: one extension per filter, named as scipost's --filter names it."""
     lam = _grid(5.0)
-    hdus = [_table(name, [("lambda", "D", "Angstrom", lam),
-                          ("throughput", "D", "", filter_throughput(lam, lo, hi))])
-            for name, (lo, hi) in FILTERS.items()]
+    hdus = []
+    for name, (lo, hi) in FILTERS.items():
+        hdu = _table(name, [("lambda", "D", "Angstrom", lam),
+                            ("throughput", "D", "", filter_throughput(lam, lo, hi))])
+        hdu.header["EXTNAME"] = name   # as written: scipost matches it case-sensitively
+        hdus.append(hdu)
     return fits.HDUList([_primary("FILTER_LIST"), *hdus])
 
 
