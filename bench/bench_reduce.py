@@ -3,9 +3,11 @@
     .venv/bin/python bench/bench_reduce.py [--quick] [--json PATH] [--ifus 2,5]
 
 Writes a full-size night's calibration raw frames (biases, darks, lamp flats, the arc:
-4224 x 4240 x 24 CHANs each, ~860 MB per exposure) and the simulator's static
-calibrations, catalogues them in an embedded database of its own, then reduces two
-IFUs with esorex (muse_bias -> muse_dark -> muse_flat -> muse_wavecal):
+4224 x 4240 x 24 CHANs each, ~860 MB per exposure), the exposures of its first science
+OB and the simulator's static calibrations, catalogues them in an embedded database of
+its own, then reduces two IFUs with esorex, the whole cascade (muse_bias -> muse_dark ->
+muse_flat -> muse_wavecal -> muse_scibasic -> muse_scipost -> muse_exp_combine). The
+IFUs are by default the two whose strips of the field hold the most of the OB's stars:
 
 1. per recipe and IFU: wall time and peak memory (from ``qc.recipe_runs``);
 2. the night's reduction wall time with one worker, then again (from scratch, into a
@@ -14,10 +16,13 @@ IFUs with esorex (muse_bias -> muse_dark -> muse_flat -> muse_wavecal):
    pipeline's read noise (QC BIAS MASTERn RON) is the injected one within 3 %;
    muse_flat finds 48 slices of the injected width (76 px); muse_wavecal's resolving
    power is the injected one (lambda / FWHM of the injected LSF) within 5 %, its fit
-   RMS below 0.05 A.
+   RMS below 0.05 A;
+4. the cubes (each exposure's and the OB's combined one) against the scene: every star
+   well inside the reduced strips found at its injected position (offset common to
+   all), its PSF FWHM at 7000 A and its flux density at 6800-7200 A against the truth.
 
 --quick: the tiny scale (muse_flat then fails: slices too narrow), only to see that
-everything runs. Needs ~12 GB of free disk at full size; everything is deleted at the end.
+everything runs. Needs ~25 GB of free disk at full size; everything is deleted at the end.
 """
 
 from __future__ import annotations
@@ -33,25 +38,29 @@ from sqlalchemy import text
 
 from qcservice.db import make_engine
 from qcservice.ingest.runner import ingest_paths
+from qcservice.reduce.associate import STEPS
 from qcservice.reduce.run import run_reduce
+from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.context import write_raw_frames
 from qcservice.simulate.night import raw_exposure_context
 from qcservice.simulate.statics import write_statics
 
 NIGHT = "2014-12-07"
 TAGS = ("BIAS", "DARK", "FLAT", "ARC")
-STEPS = ("muse_bias", "muse_dark", "muse_flat", "muse_wave")
 INJECTED_SLICE_WIDTH = 76.0
 
 
-def write_calibrations(folder: Path, scale: str) -> dict:
-    """The night's calibration raw frames (no faults) and the static calibrations."""
+def write_night(folder: Path, scale: str) -> tuple[dict, CubeModel]:
+    """The night's calibration raw frames (no faults), its first science OB and the
+    static calibrations; the injected read noise and the OB's scene."""
     ctx, _ = raw_exposure_context(folder, NIGHT, scale=scale)
     for tag in TAGS:
         write_raw_frames(ctx, ctx.plan.of_tag(tag))
+    ob = ctx.plan.science[0]
+    write_raw_frames(ctx, ob.exposures)
     write_statics(folder)
-    return {str(d.ifu): {str(q): qt.ron_e for q, qt in enumerate(d.quadrants, 1)}
-            for d in ctx.detectors}
+    return ({str(d.ifu): {str(q): qt.ron_e for q, qt in enumerate(d.quadrants, 1)}
+             for d in ctx.detectors}, ctx.scene(ob.exposures[0]))
 
 
 def recipe_rows(engine) -> list:

@@ -320,6 +320,8 @@ def test_science_runs_per_exposure_then_one_scipost_per_exposure(ingested: Engin
         assert {t for _, t in s.inputs} == {"PIXTABLE_OBJECT", "FILTER_LIST", "EXTINCT_TABLE",
                                             "STD_RESPONSE"}
         assert s.ifu is None and "--skymethod=none" in s.params
+        # a cube of some IFUs is not the cube of all: its own run, its own folder
+        assert s.run_key.endswith("/IFU03+07") and s.workdir.endswith(s.run_key)
     # then each OB's exposures combined (the offline step muse.oca leaves out)
     combine = [s for s in specs if s.action == "muse_exp_combine"]
     assert len(combine) == len(tiny.cubes)

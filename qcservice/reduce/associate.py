@@ -110,6 +110,11 @@ def _select(rules: Rules, action: str, first: Frame, ifu: int | None,
     return chosen, None
 
 
+def _ifu_set(ifus: list[int]) -> str:
+    """The name of a run over several IFUs: a cube of IFUs 1 and 2 is not one of all."""
+    return "all" if len(set(ifus)) == 24 else "IFU" + "+".join(f"{i:02d}" for i in sorted(ifus))
+
+
 def _planned(spec: RunSpec, first: Frame, catg: str, ifu: int | None) -> Frame:
     header = {k: v for k, v in first.header.items() if not k.startswith(("DO.", "_"))}
     header.update({"ESO PRO CATG": catg, "DO.CATG": catg})
@@ -144,7 +149,7 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
                 continue   # one exposure: its own cube is the OB's
             for ifu in ([None] if how in ("exposure", "ob") else ifus):
                 key = f"{night.isoformat()}/{action}/{gkey}/" + \
-                    (f"IFU{ifu:02d}" if ifu else "all")
+                    (f"IFU{ifu:02d}" if ifu else _ifu_set(ifus))
                 chosen, why = _select(rules, action, frames[0], ifu, calibs)
                 spec = RunSpec(key, action, rules.recipes[action], night, ifu,
                                frames[0].header.get("ESO INS MODE"),
