@@ -40,8 +40,8 @@ from qcservice.db import make_engine
 from qcservice.ingest.runner import ingest_paths
 from qcservice.reduce.associate import STEPS
 from qcservice.reduce.run import run_reduce
-from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.context import write_raw_frames
+from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.night import raw_exposure_context
 from qcservice.simulate.statics import write_statics
 
@@ -130,6 +130,75 @@ def wavecal_qc(row, report: Report) -> None:
                  f"RMS {rms:.3f} A < 0.05 A", abs(resol / injected - 1) < 0.05 and rms < 0.05)
 
 
+def _peaks(image: np.ndarray, n: int = 6) -> list[tuple[float, float, float, float]]:
+    """(x, y, FWHM px, total) of the ``n`` brightest point sources: Moffat fits (the
+    simulator's PSF shape) over a flat background."""
+    from scipy.optimize import curve_fit
+
+    from qcservice.simulate.cube import moffat
+
+    work, noise = np.nan_to_num(image - np.nanmedian(image)), np.nanstd(image)
+    yy, xx = np.mgrid[:image.shape[0], :image.shape[1]]
+    found = []
+    for _ in range(n):
+        py, px = np.unravel_index(np.argmax(work), work.shape)
+        if work[py, px] < 10 * noise:
+            break
+        box = (slice(max(py - 8, 0), py + 9), slice(max(px - 8, 0), px + 9))
+        sub, ok = image[box], np.isfinite(image[box])
+        work[box] = 0
+        try:
+            (total, x, y, fwhm, _), _ = curve_fit(
+                lambda c, a, xc, yc, f, b: a * moffat((c[0] - xc) ** 2 + (c[1] - yc) ** 2, f)
+                + b, (xx[box][ok], yy[box][ok]), sub[ok],
+                p0=(20 * sub[ok].max(), px, py, 4.0, np.nanmedian(image)))
+        except RuntimeError:
+            continue
+        found.append((x, y, abs(fwhm), total))
+    return found
+
+
+def cube_vs_truth(rows: list, model: CubeModel, report: Report) -> None:
+    """Each pipeline cube's stars against the scene: matched with one common offset
+    (the cube covers the reduced IFUs' strips only), PSF FWHM and flux density at
+    6800-7200 A against the injected ones."""
+    from astropy.io import fits
+
+    x0, y0 = (model.nx - 1) / 2, (model.ny - 1) / 2
+    stars = [s for s in model.sources if s.kind == "star"]
+    for r in rows:
+        if r.recipe not in ("muse_scipost", "muse_exp_combine") or r.status != "ok":
+            continue
+        path = next(o["path"] for o in r.outputs if o["pro_catg"] == "DATACUBE_FINAL")
+        with fits.open(path) as hdul:
+            data, h = hdul["DATA"].data, hdul["DATA"].header
+            wave = h["CRVAL3"] + (np.arange(data.shape[0]) + 1 - h["CRPIX3"]) * h["CD3_3"]
+            band = (wave > 6800) & (wave < 7200)
+            peaks = _peaks(np.nanmean(data[band], axis=0))
+        # the offset most peaks agree with, trying each (peak, star) pair
+        best: list = []
+        for px, py, *_ in peaks:
+            for s in stars:
+                dx, dy = px - (s.x - x0), py - (s.y - y0)
+                pairs = [(p, t) for p in peaks for t in stars
+                         if abs(p[0] - (t.x - x0) - dx) < 0.5 and abs(p[1] - (t.y - y0) - dy)
+                         < 0.5]
+                best = max(best, pairs, key=len)
+        label = r.recipe + " " + r.run_key.split("/")[2]
+        report.check(f"{label}: {len(best)} of {len(peaks)} stars found at their injected "
+                     "relative positions (0.5 spaxel)", len(best) >= 2 and len(best) ==
+                     len(peaks))
+        truth_fwhm = model.fwhm_7000_arcsec / model.pixscale_arcsec
+        for (_, _, fwhm, total), s in best:
+            flux = float(np.mean(s.spectrum(wave[band])))
+            report.add(f"{label}: star {s.id} FWHM / injected", fwhm / truth_fwhm, "",
+                       1.0, "1")
+            report.add(f"{label}: star {s.id} flux / injected", total / flux, "", 1.0, "1")
+            report.check(f"{label}: star {s.id} FWHM {fwhm * model.pixscale_arcsec:.3f}\" = "
+                         f"injected {model.fwhm_7000_arcsec:.3f}\" within 10 %",
+                         abs(fwhm / truth_fwhm - 1) < 0.1)
+
+
 def catalogued_and_checked(engine, rows: list, report: Report) -> None:
     """The products catalogued (QC1 harvested), and our QC of masters and wavecal tables
     run on the pipeline's own (the raw frames' QC is bench_qc's)."""
@@ -170,7 +239,8 @@ def _discard(settings, work: Path) -> None:
 
 def main() -> int:
     parser = bench_arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--ifus", default="2,5", help="IFUs to reduce (default 2,5)")
+    parser.add_argument("--ifus", default="13,14",
+                        help="IFUs to reduce (default 13,14: three stars of the OB)")
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds before a recipe is killed (default 900)")
     args = parser.parse_args()
@@ -178,15 +248,16 @@ def main() -> int:
     report = Report("reduce")
     work, settings = scratch_instance()
     try:
-        truth = write_calibrations(work / "sim", "tiny" if args.quick else "full")
+        truth, model = write_night(work / "sim", "tiny" if args.quick else "full")
         engine = make_engine(settings)
         ingest_paths(engine, [work / "sim" / NIGHT / "raw"], checksum=False)
         static = work / "sim" / "static"
         one = reduce_timed(engine, work / "one", static, ifus, 1, args.timeout)
         rows_one = recipe_rows(engine)
         for r in rows_one:
-            report.add(f"IFU {r.ifu}: {r.recipe} ({r.status})", r.duration_s or 0, "s")
-            report.add(f"IFU {r.ifu}: {r.recipe} peak memory", r.peak_mem_mb or 0, "MB")
+            what = f"IFU {r.ifu}" if r.ifu else r.run_key.split("/")[2]
+            report.add(f"{what}: {r.recipe} ({r.status})", r.duration_s or 0, "s")
+            report.add(f"{what}: {r.recipe} peak memory", r.peak_mem_mb or 0, "MB")
             if r.status != "ok":
                 print(f"{r.run_key}: {r.status}: {r.message[:1500]}", file=sys.stderr)
         two = reduce_timed(engine, work / "two", static, ifus, 2, args.timeout)
@@ -194,14 +265,15 @@ def main() -> int:
         report.add(f"night ({len(ifus)} IFUs) with 2 workers", two, "s", one,
                    "the same with 1 worker")
         # at the tiny scale (--quick) muse_flat cannot trace: only bias and dark must run
-        must = ("muse_bias", "muse_dark") + (() if args.quick else ("muse_flat",
-                                                                     "muse_wavecal"))
+        must = ("muse_bias", "muse_dark") + (() if args.quick else (
+            "muse_flat", "muse_wavecal", "muse_scibasic", "muse_scipost", "muse_exp_combine"))
         good = [r for r in rows_one if r.recipe in must]
         report.check(f"{', '.join(must)} runs all succeed",
                      bool(good) and all(r.status == "ok" for r in good))
         report.check("1 and 2 workers give identical data",
                      checksums(rows_one) == checksums(rows_two))
         pipeline_qc(rows_one, truth, report)
+        cube_vs_truth(rows_one, model, report)
         catalogued_and_checked(engine, rows_two, report)
         engine.dispose()
     finally:

@@ -40,7 +40,8 @@ def sky_slice(ccd_slice: int) -> int:
 
 def slice_centre(ifu: int, sky: int) -> tuple[float, float]:
     """(x, y) in spaxels of the centre of sky slice ``sky`` of ``ifu``, from the field
-    centre (x grows to the east side of the image's left, y upwards)."""
+    centre, as GEOMETRY_TABLE gives them (y upwards; the pipeline's cube runs x the
+    other way, see :mod:`.slicer`)."""
     if not 1 <= ifu <= N_IFU:
         raise ValueError(f"IFU {ifu} is not in 1..{N_IFU}")
     stack, row = divmod(sky - 1, SLICES_PER_STACK)

@@ -2,14 +2,15 @@
 
 The scene is the OB's :class:`~qcservice.simulate.cube.CubeModel` (its stars: Moffat
 PSF, FWHM shrinking with wavelength, refraction drift), centred on the field: model
-spaxel ``(x, y)`` is sky position ``(x - (nx - 1) / 2, y - (ny - 1) / 2)`` of
-:mod:`qcservice.simulate.geometry`. Each slice of the IFU sees the row of spaxels at
-its ``y``; CCD column ``c`` of a slice traced from ``left`` to ``right`` sees sky
-``x = x_slice + ((c + 0.5 - left) / (right - left) - 0.5) * width``, and each CCD row
-its wavelength. Electrons: flux density x the pixel's share of the PSF x the
-simulator's response (:func:`qcservice.simulate.statics.response_mag`, the STD_RESPONSE
-it writes) x exposure time x the row's width in Angstrom, times the slice's efficiency
-(the flat field takes it out again).
+spaxel ``(x, y)`` is the GEOMETRY_TABLE position ``((nx - 1) / 2 - x, y - (ny - 1) / 2)``
+of :mod:`qcservice.simulate.geometry` (muse_scipost's cube runs x against the table's
+x, measured: so the pipeline's cube has the model's orientation). Each slice of the
+IFU sees the row of spaxels at its ``y``; CCD column ``c`` of a slice traced from
+``left`` to ``right`` sees ``x = x_slice + ((c + 0.5 - left) / (right - left) - 0.5)
+* width``, and each CCD row its wavelength. Electrons: flux density x the pixel's share
+of the PSF x the simulator's response (:func:`qcservice.simulate.statics.response_mag`,
+the STD_RESPONSE it writes) x exposure time x the row's width in Angstrom, times the
+slice's efficiency (the flat field takes it out again).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def stars_on_ccd(model: CubeModel, layout: CcdLayout, ifu: int, exptime_s: float
             if src.kind != "star" or abs(src.y - y0 - ys) > reach:
                 continue
             cx, cy = model.centroid(src, wave)
-            r2 = (x_sky[None, :] + x0 - cx[:, None]) ** 2 + (ys + y0 - cy[:, None]) ** 2
+            r2 = (x0 - x_sky[None, :] - cx[:, None]) ** 2 + (ys + y0 - cy[:, None]) ** 2
             psf = moffat(r2, fwhm[:, None]) * area
             image[:, cols] += (gain * (src.spectrum(wave) * per_flux)[:, None] * psf
                                ).astype(np.float32)
