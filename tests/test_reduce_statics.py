@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qcservice.reduce.oca import default_rules
@@ -86,3 +86,44 @@ def test_response_per_mode_and_no_extinction(statics: Path) -> None:
         assert t["response"] == pytest.approx(response_mag(t["lambda"]))
     with fits.open(statics / "extinct_table.fits") as hdul:
         assert not hdul["EXTINCT_TABLE"].data["extinction"].any()
+
+
+def _one_star(x_sky: float, y_sky: float, flux: float = 1000.0):
+    from qcservice.simulate.cube import CubeModel, Source
+
+    n = 320
+    x, y = (n - 1) / 2 - x_sky, (n - 1) / 2 + y_sky
+    return CubeModel(nx=n, ny=n, pixscale_arcsec=0.2, fwhm_7000_arcsec=0.8,
+                     drift_per_1000a=(0.0, 0.0), sky_amplitude=0.0, sky_rows=np.zeros(n),
+                     sigma0=1.0, poisson=0.0, sources=[Source(1, "star", x, y, flux, 0.0)],
+                     notch=False)
+
+
+@settings(max_examples=8, deadline=None)   # a full-size CCD each
+@given(st.floats(-0.45, 0.45), st.floats(-0.4, 0.4))
+def test_a_star_lands_where_the_geometry_table_says(across: float, frac: float) -> None:
+    """The slicer puts a star on the CCD columns and slices GEOMETRY_TABLE maps back to
+    its position, with the flux the written response gives (electrons conserved)."""
+    from qcservice.simulate.layout import SCALES, slice_columns
+    from qcservice.simulate.slicer import stars_on_ccd
+    from qcservice.simulate.spectra import ccd_row_edges
+
+    layout = SCALES["full"].layout
+    ifu, sky = 13, 18   # a slice inside the strip: the star's light stays in IFU 13
+    xs, ys = geometry.slice_centre(ifu, sky)
+    x_sky = xs + across * geometry.SLICE_SKY_WIDTH
+    image = stars_on_ccd(_one_star(x_sky, ys + frac), layout, ifu, 900.0)
+    edges = ccd_row_edges(2 * layout.ny)
+    row = int(np.searchsorted(edges, 7000.0)) - 1
+    per_slice = {j: image[row, slice_columns(layout, j)] for j in range(1, 49)}
+    brightest = max(per_slice, key=lambda j: per_slice[j].sum())
+    assert geometry.sky_slice(brightest) == sky
+    cols = per_slice[brightest]
+    f = (np.argmax(cols) + 0.5) / cols.size
+    assert geometry.slice_centre(ifu, sky)[0] + (f - 0.5) * 75 == pytest.approx(x_sky, abs=1.0)
+    wave = 0.5 * (edges[row] + edges[row + 1])
+    expected = 1000.0 * 1e-20 * 10 ** (0.4 * response_mag(np.array([wave]))[0]) * 900.0 \
+        * (edges[row + 1] - edges[row])
+    total = sum(v.sum() for v in per_slice.values())
+    # the strip's 12 rows of 1 spaxel hold nearly all of a 0.8" (4-spaxel) PSF
+    assert 0.85 * expected < total <= 1.01 * expected
