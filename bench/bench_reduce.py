@@ -202,8 +202,11 @@ def cube_vs_truth(rows: list, model: CubeModel, report: Report) -> None:
 def catalogued_and_checked(engine, rows: list, report: Report) -> None:
     """The products catalogued (QC1 harvested), and our QC of masters and wavecal tables
     run on the pipeline's own (the raw frames' QC is bench_qc's)."""
-    from qcservice.qc.masters import master_qc, wavecal_qc
+    from qcservice.qc import masters
     from qcservice.reduce.run import catalogue_products
+
+    ours = {"MASTER_BIAS": masters.master_bias_qc, "MASTER_DARK": masters.master_dark_qc,
+            "MASTER_FLAT": masters.master_flat_qc, "WAVECAL_TABLE": masters.wavecal_qc}
 
     catalogue_products(engine)
     with engine.connect() as conn:
@@ -213,12 +216,9 @@ def catalogued_and_checked(engine, rows: list, report: Report) -> None:
     errors = []
     for out, ifu in outputs:
         try:
-            if out["pro_catg"] == "WAVECAL_TABLE":
-                metrics = wavecal_qc(out["path"], ifu).metrics
-            elif out["pro_catg"].startswith("MASTER_"):
-                metrics = master_qc(out["path"], out["pro_catg"], ifu).metrics
-            else:
+            if out["pro_catg"] not in ours:
                 continue
+            metrics = ours[out["pro_catg"]](out["path"], ifu).metrics
             if not metrics:
                 errors.append(f"{out['path']}: no metric")
         except Exception as exc:  # report, do not stop the bench
@@ -276,6 +276,9 @@ def main() -> int:
         cube_vs_truth(rows_one, model, report)
         catalogued_and_checked(engine, rows_two, report)
         engine.dispose()
+    except Exception:
+        report.finish(args.json)   # what was measured before the crash is not lost
+        raise
     finally:
         _discard(settings, work)
     return report.finish(args.json)
