@@ -82,6 +82,10 @@ def test_reduce_records_runs_failures_and_is_idempotent(ingested: Engine,
     assert {v[0] for v in flats.values()} == {"failed"}
     assert all("too narrow" in v[1] or "slice" in v[1].lower() for v in flats.values()), flats
     assert {v[0] for k, v in got.items() if "/muse_wave/" in k} == {"blocked"}
+    # and what needs a blocked run is blocked too, down to the cubes: nothing "running"
+    after = {k.split("/")[1]: v[0] for k, v in got.items() if v[0] != "ok"}
+    assert after == {"muse_flat": "failed", "muse_wave": "blocked", "muse_scibasic": "blocked",
+                     "muse_scipost": "blocked", "muse_exp_combine": "blocked"}
     # pipeline products are catalogued with their QC1, linked to their run
     with ingested.connect() as conn:
         n, catg = conn.execute(text(
