@@ -82,6 +82,10 @@ def test_reduce_records_runs_failures_and_is_idempotent(ingested: Engine,
     assert {v[0] for v in flats.values()} == {"failed"}
     assert all("too narrow" in v[1] or "slice" in v[1].lower() for v in flats.values()), flats
     assert {v[0] for k, v in got.items() if "/muse_wave/" in k} == {"blocked"}
+    # and what needs a blocked run is blocked too, down to the cubes: nothing "running"
+    after = {k.split("/")[1]: v[0] for k, v in got.items() if v[0] != "ok"}
+    assert after == {"muse_flat": "failed", "muse_wave": "blocked", "muse_scibasic": "blocked",
+                     "muse_scipost": "blocked", "muse_exp_combine": "blocked"}
     # pipeline products are catalogued with their QC1, linked to their run
     with ingested.connect() as conn:
         n, catg = conn.execute(text(
@@ -242,7 +246,7 @@ def test_cli_statics_and_runs(cli_env: dict, ingested: Engine, tmp_path: Path) -
                          env=cli_env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     catalog = tmp_path / "static" / "line_catalog.fits"
-    assert out.stdout.strip() == str(catalog)
+    assert str(catalog) in out.stdout.split()
     from astropy.io import fits
 
     with fits.open(catalog) as hdul:
@@ -288,3 +292,46 @@ def test_arc_run_takes_the_three_lamps_and_the_static_catalogue(ingested: Engine
             lamps |= {h[f"ESO INS LAMP{i} NAME"] for i in (1, 2, 3)
                       if h[f"ESO INS LAMP{i} ST"] and h[f"ESO INS SHUT{i} ST"]}
     assert lamps == {"CU-LAMP-HgCd", "CU-LAMP-Ne", "CU-LAMP-Xe"}
+
+
+def test_science_runs_per_exposure_then_one_scipost_per_exposure(ingested: Engine,
+                                                                 tmp_path: Path, tiny) -> None:
+    from qcservice.simulate.statics import write_statics
+
+    write_statics(tmp_path, "static")
+    specs = plan(ingested, tmp_path / "work", ifus=IFUS, static_dir=tmp_path / "static")
+    objects = sorted(str(tiny.directory / p) for p, r in tiny.files.items()
+                     if r.kind == "raw" and r.dpr_type == "OBJECT")
+    basic = [s for s in specs if s.action == "muse_scibasic"]
+    assert sorted({p for s in basic for p, t in s.inputs if t == "OBJECT"}) == objects
+    assert len(basic) == len(objects) * len(IFUS)
+    for s in basic:
+        tags = sorted(t for _, t in s.inputs)
+        assert tags == ["GEOMETRY_TABLE", "MASTER_BIAS", "MASTER_FLAT", "OBJECT",
+                        "TRACE_TABLE", "WAVECAL_TABLE"] and s.blocked is None
+        assert s.params == ["--saveimage=FALSE"]   # muse.oca's, but --nifu and --merge
+    post = [s for s in specs if s.action == "muse_scipost"]
+    assert len(post) == len(objects)
+    for s in post:
+        pixtables = [p for p, t in s.inputs if t == "PIXTABLE_OBJECT"]
+        # every IFU's pixel table of one exposure, made by that exposure's runs
+        assert [p.rsplit("-", 1)[1] for p in pixtables] == [f"{i:02d}.fits" for i in IFUS]
+        assert len({p.split("/")[-3] for p in pixtables}) == 1
+        assert s.depends == sorted(b.run_key for b in basic
+                                   if b.run_key.split("/")[2] == pixtables[0].split("/")[-3])
+        (response,) = [p for p, t in s.inputs if t == "STD_RESPONSE"]
+        assert response.endswith(f"std_response_{s.ins_mode.lower()}.fits")
+        assert {t for _, t in s.inputs} == {"PIXTABLE_OBJECT", "FILTER_LIST", "EXTINCT_TABLE",
+                                            "STD_RESPONSE"}
+        assert s.ifu is None and "--skymethod=none" in s.params
+        # a cube of some IFUs is not the cube of all: its own run, its own folder
+        assert s.run_key.endswith("/IFU03+07") and s.workdir.endswith(s.run_key)
+    # then each OB's exposures combined (the offline step muse.oca leaves out)
+    combine = [s for s in specs if s.action == "muse_exp_combine"]
+    assert len(combine) == len(tiny.cubes)
+    for s in combine:
+        reduced = [p for p, t in s.inputs if t == "PIXTABLE_REDUCED"]
+        made_by = {q.run_key for q in post for p in reduced
+                   if p.startswith(q.workdir + "/")}
+        assert len(reduced) == len(made_by) >= 2 and s.depends == sorted(made_by)
+        assert {t for _, t in s.inputs} == {"PIXTABLE_REDUCED", "FILTER_LIST"}

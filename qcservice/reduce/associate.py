@@ -20,15 +20,23 @@ from dataclasses import dataclass, field
 
 from qcservice.reduce.oca import Rules, lookup
 
-# The cascade: OCA action, the recipe's products per IFU, and how raw frames group
-# into one run ("template": one template execution; "frame": one run per exposure).
+# The cascade: OCA action, the recipe's products, and how its input frames group into
+# one run ("template": the raw frames of one template execution, per IFU; "frame": one
+# raw exposure, per IFU; "exposure": every IFU's product of one exposure, one run, as
+# muse.oca's "group by TPL.EXPNO"; "ob": the products of all exposures of a template,
+# one run when there are several).
 CASCADE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("muse_bias", ("MASTER_BIAS",), "template"),
     ("muse_dark", ("MASTER_DARK",), "template"),
     ("muse_flat", ("MASTER_FLAT", "TRACE_TABLE"), "template"),
     ("muse_wave", ("WAVECAL_TABLE",), "template"),
     ("muse_scibasic", ("PIXTABLE_OBJECT",), "frame"),
+    ("muse_scipost", ("DATACUBE_FINAL", "PIXTABLE_REDUCED"), "exposure"),
+    ("muse_exp_combine", ("DATACUBE_FINAL",), "ob"),
 )
+# Options beyond muse.oca's: scipost also saves the reduced pixel table the
+# combination reads.
+EXTRA_PARAMS = {"muse_scipost": ["--save=cube,individual"]}
 STEPS = tuple(a for a, _, _ in CASCADE)
 
 
@@ -77,6 +85,8 @@ class RunSpec:
 
 
 def _group_key(frame: Frame, how: str) -> str:
+    if how == "exposure":   # planned products carry their exposure's primary header
+        return str(frame.header.get("DATE-OBS"))
     if how == "frame":
         return frame.path.rsplit("/", 1)[-1].removesuffix(".fits")
     obs, tpl = lookup(frame.header, "OBS.ID"), lookup(frame.header, "TPL.ID")
@@ -98,6 +108,11 @@ def _select(rules: Rules, action: str, first: Frame, ifu: int | None,
             return [], f"no {sel.tag} for {first.path.rsplit('/', 1)[-1]} (IFU {ifu})"
         chosen += take
     return chosen, None
+
+
+def _ifu_set(ifus: list[int]) -> str:
+    """The name of a run over several IFUs: a cube of IFUs 1 and 2 is not one of all."""
+    return "all" if len(set(ifus)) == 24 else "IFU" + "+".join(f"{i:02d}" for i in sorted(ifus))
 
 
 def _planned(spec: RunSpec, first: Frame, catg: str, ifu: int | None) -> Frame:
@@ -124,21 +139,27 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
         if action not in steps:
             continue
         groups: dict[str, list[Frame]] = defaultdict(list)
-        for r in raws:
+        for r in (calibs if how in ("exposure", "ob") else raws):
             if rules.triggers.get(r.catg) == action and r.catg != "STD":
                 groups[_group_key(r, how)].append(r)
         made: list[Frame] = []
         for gkey, frames in sorted(groups.items()):
-            frames.sort(key=lambda f: (f.mjd, f.path))
-            for ifu in ifus:
-                key = f"{night.isoformat()}/{action}/{gkey}/IFU{ifu:02d}"
+            frames.sort(key=lambda f: (f.mjd, f.ifu or 0, f.path))
+            if how == "ob" and len(frames) < 2:
+                continue   # one exposure: its own cube is the OB's
+            for ifu in ([None] if how in ("exposure", "ob") else ifus):
+                key = f"{night.isoformat()}/{action}/{gkey}/" + \
+                    (f"IFU{ifu:02d}" if ifu else _ifu_set(ifus))
                 chosen, why = _select(rules, action, frames[0], ifu, calibs)
                 spec = RunSpec(key, action, rules.recipes[action], night, ifu,
                                frames[0].header.get("ESO INS MODE"),
                                [(f.path, f.catg) for f in frames]
                                + [(c.path, c.catg) for c in chosen], list(products),
-                               f"{work_root}/{key}", blocked=why, timeout_s=timeout_s,
-                               depends=sorted({c.planned_by for c in chosen if c.planned_by}),
+                               f"{work_root}/{key}",
+                               rules.params.get(action, []) + EXTRA_PARAMS.get(action, []),
+                               blocked=why, timeout_s=timeout_s,
+                               depends=sorted({c.planned_by for c in frames + chosen
+                                               if c.planned_by}),
                                stamps=[f.header.get("_stamp") for f in frames + chosen])
                 specs.append(spec)
                 made += [_planned(spec, frames[0], p, ifu) for p in products]

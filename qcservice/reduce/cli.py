@@ -46,7 +46,8 @@ def _ifus(value: str | None) -> list[int] | None:
 @click.pass_context
 def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir, timeout,
            workers, scheduler) -> None:
-    """Reduce raw frames with the MUSE pipeline: bias, dark, flat, wavecal, scibasic.
+    """Reduce raw frames with the MUSE pipeline: bias, dark, flat, wavecal, scibasic,
+    scipost (per exposure), exp_combine (per OB).
 
     Frames are associated by the pipeline's own OCA rules; each recipe run is a row of
     qc.recipe_runs (inputs, outputs, status, time, peak memory, log). Incremental and
@@ -106,7 +107,8 @@ def runs(obj, night: str | None) -> None:
 @reduce.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def statics(folder: Path) -> None:
-    """Write the simulator's static calibrations (LINE_CATALOG, ...) into FOLDER, for
+    """Write the simulator's static calibrations (LINE_CATALOG, GEOMETRY_TABLE,
+    EXTINCT_TABLE, STD_RESPONSE, FILTER_LIST) into FOLDER, for
     'musedc reduce --static FOLDER' on simulated nights (Debian ships none)."""
     from qcservice.simulate.statics import write_statics
 

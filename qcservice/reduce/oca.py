@@ -172,6 +172,9 @@ class Selection:
         return self.max_ret != 0
 
 
+PER_TASK_OPTIONS = ("--nifu", "--merge")
+
+
 @dataclass
 class Rules:
     """Classification rules, recipe triggers (DO.CATG -> action) and actions."""
@@ -179,6 +182,7 @@ class Rules:
     classify: list[tuple[Expr, list[tuple[str, Expr]]]] = field(default_factory=list)
     triggers: dict[str, str] = field(default_factory=dict)    # DO.CATG -> action name
     recipes: dict[str, str] = field(default_factory=dict)     # action -> recipe
+    params: dict[str, list[str]] = field(default_factory=dict)  # action -> its options
     selections: dict[str, list[Selection]] = field(default_factory=dict)
 
     def classify_frame(self, header: dict) -> dict:
@@ -211,9 +215,12 @@ def parse(text: str) -> Rules:
             rules.triggers.setdefault(catg, m.group(1))
     for m in re.finditer(r"\baction\s+(\w+)\s*\{(.*?)\n\}", text, re.S):
         name, body = m.group(1), m.group(2)
-        recipe = re.search(r"\brecipe\s+(\w+)", body)
+        recipe = re.search(r'\brecipe\s+(\w+)\s*(?:\{\s*"([^"]*)"\s*;?\s*\})?', body)
         if recipe:
             rules.recipes[name] = recipe.group(1)
+            # ESO's online options, but for the IFU choice: a task here is one IFU
+            rules.params[name] = [o for o in (recipe.group(2) or "").split()
+                                  if not o.startswith(PER_TASK_OPTIONS)]
         min_ret, max_ret, selections = 1, 1, []
         for stmt in body.split(";"):
             stmt = " ".join(stmt.split())
@@ -226,10 +233,34 @@ def parse(text: str) -> Rules:
     return rules
 
 
+# ESO's rules stop at muse_scipost, one cube per exposure (muse.oca: the rest is "too
+# heavy" for on-line processing). The offline step, in the same language: the reduced
+# pixel tables of an OB's exposures combined into one cube (muse_exp_combine's manual:
+# PIXTABLE_REDUCED, >= 2; FILTER_LIST optional).
+OFFLINE_RULES = """
+if PRO.CATG == "PIXTABLE_REDUCED" then
+{
+    DO.CATG = "PIXTABLE_REDUCED";
+}
+
+select execute(muse_exp_combine) from inputFiles
+    where SIG.TEMPLATE == 1 and DO.CATG == "PIXTABLE_REDUCED";
+
+action muse_exp_combine
+{
+    minRet = 0; maxRet = 1;
+    select file as FILTER_LIST from calibFiles where DO.CATG == "FILTER_LIST"
+        and inputFile.INSTRUME==INSTRUME;
+
+    recipe muse_exp_combine {"--filter=white,Johnson_V,Cousins_R,Cousins_I";}
+}
+"""
+
+
 @cache
 def default_rules() -> Rules:
-    """The rules of the installed pipeline (Debian cpl-plugin-muse)."""
+    """The rules of the installed pipeline (Debian cpl-plugin-muse), and ours after."""
     found = sorted(Path("/").glob(OCA_GLOB.lstrip("/")))
     if not found:
         raise OcaError(f"no MUSE OCA rule file ({OCA_GLOB}): install cpl-plugin-muse")
-    return parse(found[-1].read_text())
+    return parse(found[-1].read_text() + OFFLINE_RULES)

@@ -163,8 +163,9 @@ def run_reduce(engine: Engine, work_root: Path, *, night_from: dt.date | None = 
             else:
                 failed[spec.run_key] = "failed"
                 report.failures.append((spec.run_key, result.message))
-        for spec in runnable:   # never submitted: a run they need failed
+        for spec in runnable:   # never submitted: a run they need failed (or was blocked)
             if spec.run_key not in finished and (why := blocked_by_failures(spec, failed)):
+                failed[spec.run_key] = "was blocked"
                 report.blocked.append((spec.run_key, why))
                 _record(engine, spec, "blocked", run.run_id, message=why)
         if catalogue:

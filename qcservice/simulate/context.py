@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from qcservice.simulate import detector, headers
+from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.fitswrite import ImageSpec, PlannedFits
 from qcservice.simulate.layout import CcdLayout
@@ -40,6 +41,7 @@ class NightContext:
     truth: NightTruth
     workers: int
     _chan_specs: list[ImageSpec] = field(default_factory=list, repr=False)
+    _scenes: dict[int, CubeModel] = field(default_factory=dict, repr=False)
 
     @property
     def layout(self) -> CcdLayout:
@@ -53,6 +55,20 @@ class NightContext:
     def key(self) -> int:
         """The night as an integer, for seeding."""
         return self.plan.night.toordinal()
+
+    def scene(self, exp: Exposure) -> CubeModel | None:
+        """The model of the science OB ``exp`` belongs to (the one its cube is written
+        from: same random stream), ``None`` for other exposures."""
+        from qcservice.simulate.scene import build_model
+        from qcservice.simulate.science import science_stream
+
+        ob = next((o for o in self.plan.science if exp in o.exposures), None)
+        if ob is None:
+            return None
+        if ob.k not in self._scenes:
+            self._scenes[ob.k] = build_model(ob, self.plan.scale, science_stream(self, ob,
+                                                                                 "scene"))
+        return self._scenes[ob.k]
 
     def created(self, step: int, ifu: int = 0) -> dt.datetime:
         """Deterministic product creation time: the next day, 13:00 UT onwards."""
@@ -100,7 +116,8 @@ def make_chan(ctx: NightContext, exp: Exposure, det: IfuDetector) -> np.ndarray:
     gen = bitgen(ctx.plan.seed, "raw", ctx.key, exp.seq, det.ifu)
     if exp.tag == "BIAS":
         return detector.bias_chan(ctx.layout, det, gen, ctx.plan.faults.ron_factor(det.ifu))
-    signal = signal_image(exp, ctx.layout, det, ctx.plan.faults, ctx.plan.modes[0])
+    signal = signal_image(exp, ctx.layout, det, ctx.plan.faults, ctx.plan.modes[0],
+                          ctx.scene(exp) if exp.tag == "OBJECT" else None)
     return detector.exposed_chan(ctx.layout, det, signal, gen)
 
 

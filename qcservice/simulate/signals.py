@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from qcservice.simulate import arclamps, spectra
+from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.faults import Faults
 from qcservice.simulate.layout import N_SLICE, CcdLayout, slice_columns
 from qcservice.simulate.schedule import Exposure
+from qcservice.simulate.slicer import covers_field, stars_on_ccd
 
 FLAT_LEVEL_E = 20000.0  # lamp-flat electrons per pixel at the lamp's peak, in 15 s
 SATURATING_E = 2.0e6  # electrons in the saturated patch of the faulty flat
@@ -62,12 +64,16 @@ def _flat(exp: Exposure, layout: CcdLayout, det: IfuDetector, faults: Faults,
     return image
 
 
-def _sky_and_source(exp: Exposure, layout: CcdLayout, det: IfuDetector) -> np.ndarray:
+def _sky_and_source(exp: Exposure, layout: CcdLayout, det: IfuDetector,
+                    scene: CubeModel | None) -> np.ndarray:
     edges = spectra.ccd_row_edges(2 * layout.ny)
     scale = exp.exptime_s / 900.0
     rows_per_a = (2 * layout.ny) / (edges[-1] - edges[0])
     sky = scale * (30.0 + 4000.0 * rows_per_a * spectra.sky_lines_on_rows(2 * layout.ny))
     image = _outer(sky, slice_illumination(layout, det))
+    if scene is not None and covers_field(scene):
+        return image + stars_on_ccd(scene, layout, det.ifu, exp.exptime_s,
+                                    det.slice_efficiency)
     star = 60.0 if exp.tag == "OBJECT" else 3000.0 * exp.exptime_s / 60.0
     wave = row_wavelengths(layout)
     trace = star * (wave / 7000.0) ** -1.0
@@ -79,8 +85,9 @@ def _sky_and_source(exp: Exposure, layout: CcdLayout, det: IfuDetector) -> np.nd
 
 
 def signal_image(exp: Exposure, layout: CcdLayout, det: IfuDetector, faults: Faults,
-                 first_mode: str) -> np.ndarray | None:
-    """Electrons on the trimmed CCD of ``det`` during ``exp``; ``None`` for a bias."""
+                 first_mode: str, scene: CubeModel | None = None) -> np.ndarray | None:
+    """Electrons on the trimmed CCD of ``det`` during ``exp``; ``None`` for a bias.
+    ``scene``: the OB's sources, for a science exposure (see :mod:`.slicer`)."""
     shape = layout.trimmed_shape
     if exp.tag == "BIAS":
         return None
@@ -98,4 +105,4 @@ def signal_image(exp: Exposure, layout: CcdLayout, det: IfuDetector, faults: Fau
     if exp.tag == "SKYFLAT":
         level = 8000.0 * spectra.twilight_continuum(row_wavelengths(layout))
         return _outer(level, slice_illumination(layout, det))
-    return _sky_and_source(exp, layout, det)
+    return _sky_and_source(exp, layout, det, scene)

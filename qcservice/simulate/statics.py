@@ -3,25 +3,52 @@ what the simulator injects.
 
 Debian's cpl-plugin-muse has no calibration kit (its README.Debian: the ``-calib``
 package downloads it from ESO). The simulator writes its own, in the formats the
-recipes read: LINE_CATALOG (muse_wavecal 2.8.7: primary ``VERSION = 3``; a table of
-float ``lambda`` [Angstrom], ``flux`` [electrons per column of one arc], ``ion``,
-``quality``) listing exactly the injected arc lines. ``musedc reduce statics DIR``
+recipes read (column names and units as libmuse 2.8.7 defines them):
+
+- LINE_CATALOG (muse_wavecal: primary ``VERSION = 3``; float ``lambda`` [Angstrom],
+  ``flux`` [electrons per column of one arc], ``ion``, ``quality``): exactly the
+  injected arc lines.
+- GEOMETRY_TABLE (muse_scibasic: ``SubField``, ``SliceCCD``, ``SliceSky``, ``x``, ``y``
+  [pix], ``angle`` [deg], ``width`` [pix] and their ``...err``): the simulator's
+  field of view, :mod:`qcservice.simulate.geometry`.
+- EXTINCT_TABLE (muse_scipost: ``lambda``, ``extinction`` [mag/airmass]): zero, as the
+  simulator puts no atmosphere between its scene and the telescope.
+- STD_RESPONSE (muse_scipost: ``lambda``, ``response`` [2.5 log10 of electrons/s/A per
+  erg/s/cm**2/A], ``resperr``): the simulator's telescope and instrument
+  (:data:`TELESCOPE_AREA_CM2` x :data:`THROUGHPUT`).
+- FILTER_LIST (muse_scipost's field-of-view images: one table extension per filter,
+  ``lambda``, ``throughput``): ``white`` over MUSE's range and smooth top-hat
+  approximations of Johnson V, Cousins R and I (not the real curves).
+
+SKY_LINES and LSF_PROFILE are not written: ESO's association (``maxRet = 0`` in
+muse.oca) never gives them to muse_scipost, whose sky subtraction then works without.
+``musedc reduce statics DIR``
 writes them; ``musedc reduce --static DIR`` reads them. They are not written into a
 night's folder: ``musedc ingest`` would refuse them (no DATE-OBS).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 
 from qcservice.simulate.arclamps import line_catalog_rows
+from qcservice.simulate.geometry import geometry_rows
 from qcservice.simulate.headers import PIPE_ID
+from qcservice.simulate.schedule import INS_MODES
+from qcservice.simulate.spectra import CCD_WAVE_MAX_A, CCD_WAVE_MIN_A
 
 STATIC_DIR = "static"
 LINE_CATALOG_VERSION = 3
+TELESCOPE_AREA_CM2 = 48.5e4  # a VLT unit telescope's collecting area
+THROUGHPUT = 0.35  # telescope, instrument and CCD, flat in wavelength
+HC_ERG_A = 1.98645e-8  # Planck constant x speed of light, erg Angstrom
+FILTERS = {"white": (4650.0, 9300.0), "Johnson_V": (4800.0, 6300.0),
+           "Cousins_R": (5600.0, 7800.0), "Cousins_I": (7100.0, 9200.0)}
+FILTER_EDGE_A = 100.0  # width of a filter's cosine-shaped edges
 
 
 def _primary(pro_catg: str) -> fits.PrimaryHDU:
@@ -48,12 +75,78 @@ def line_catalog() -> fits.HDUList:
     return fits.HDUList([primary, table])
 
 
+def _table(name: str, columns: list[tuple[str, str, str, np.ndarray]]) -> fits.BinTableHDU:
+    return fits.BinTableHDU.from_columns(
+        [fits.Column(n, f, u or None, array=a) for n, f, u, a in columns], name=name)
+
+
+def _grid(step: float = 10.0) -> np.ndarray:
+    """Wavelengths (A) covering the simulated CCD."""
+    return np.arange(CCD_WAVE_MIN_A - 50.0, CCD_WAVE_MAX_A + 50.0 + step, step)
+
+
+def geometry_table() -> fits.HDUList:
+    """GEOMETRY_TABLE: where the simulator puts each slice of each IFU on the sky."""
+    rows = geometry_rows()
+    ints, units = ("SubField", "SliceCCD", "SliceSky"), {"angle": "deg", "angleerr": "deg"}
+    columns = [(k, "J" if k in ints else "D", "" if k in ints else units.get(k, "pix"),
+                np.array([r[k] for r in rows])) for k in rows[0]]
+    return fits.HDUList([_primary("GEOMETRY_TABLE"), _table("GEOMETRY_TABLE", columns)])
+
+
+def extinct_table() -> fits.HDUList:
+    """EXTINCT_TABLE: no extinction (the simulated sky does not dim its scene)."""
+    lam = _grid(50.0)
+    return fits.HDUList([_primary("EXTINCT_TABLE"), _table("EXTINCT_TABLE", [
+        ("lambda", "D", "Angstrom", lam), ("extinction", "D", "mag/airmass", 0 * lam)])])
+
+
+def response_mag(lam: np.ndarray) -> np.ndarray:
+    """2.5 log10(electrons/s/A per erg/s/cm**2/A): photons per erg at ``lam``, collected
+    by the telescope and detected with the simulator's throughput."""
+    return 2.5 * np.log10(TELESCOPE_AREA_CM2 * THROUGHPUT * lam / HC_ERG_A)
+
+
+def std_response(ins_mode: str) -> fits.HDUList:
+    """STD_RESPONSE of one instrument mode (muse.oca selects it by INS.MODE): the
+    simulator's flux calibration, exact (errors tiny, not zero: they are propagated)."""
+    lam = _grid()
+    primary = _primary("STD_RESPONSE")
+    primary.header["HIERARCH ESO INS MODE"] = (ins_mode, "Instrument mode used")
+    return fits.HDUList([primary, _table("STD_RESPONSE", [
+        ("lambda", "D", "Angstrom", lam), ("response", "D", "mag", response_mag(lam)),
+        ("resperr", "D", "mag", np.full(lam.size, 1e-4))])])
+
+
+def filter_throughput(lam: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """1 between ``lo`` and ``hi``, falling to 0 over :data:`FILTER_EDGE_A` (cosine)."""
+    d = np.maximum(lo - lam, lam - hi).clip(0, FILTER_EDGE_A) / FILTER_EDGE_A
+    return 0.5 * (1 + np.cos(np.pi * d))
+
+
+def filter_list() -> fits.HDUList:
+    """FILTER_LIST: one extension per filter, named as scipost's --filter names it."""
+    lam = _grid(5.0)
+    hdus = []
+    for name, (lo, hi) in FILTERS.items():
+        hdu = _table(name, [("lambda", "D", "Angstrom", lam),
+                            ("throughput", "D", "", filter_throughput(lam, lo, hi))])
+        hdu.header["EXTNAME"] = name   # as written: scipost matches it case-sensitively
+        hdus.append(hdu)
+    return fits.HDUList([_primary("FILTER_LIST"), *hdus])
+
+
+STATICS = {"line_catalog.fits": line_catalog, "geometry_table.fits": geometry_table,
+           "extinct_table.fits": extinct_table, "filter_list.fits": filter_list,
+           **{f"std_response_{m.lower()}.fits": partial(std_response, m) for m in INS_MODES}}
+
+
 def write_statics(outdir: Path | str, name: str = STATIC_DIR) -> list[Path]:
     """Write the static calibrations to ``outdir/name``; returns their paths."""
     folder = Path(outdir) / name
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, make in (("line_catalog.fits", line_catalog),):
+    for name, make in STATICS.items():
         path = folder / name
         make().writeto(path, overwrite=True, checksum=False)
         written.append(path)
