@@ -155,7 +155,7 @@ def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
 
 def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
                others: list[tuple[float, float]] = (), shared: bool = True,
-               beta: float | None = None) -> np.ndarray | None:
+               beta: float | None = None, fwhm: float | None = None) -> np.ndarray | None:
     """(amp, x, y, fwhm_pix, beta, bg) of a Moffat fit around (x0, y0), or None.
 
     Neighbours in ``others`` closer than two box radii are fitted at the same time
@@ -163,7 +163,8 @@ def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
     of interest. With ``shared`` they have its FWHM and beta (stars of one PSF); without,
     each its own (when telling stars from galaxies, a neighbour must not lend its width).
     ``beta``, when given, is held fixed: in a noisy narrow band a free beta trades with
-    the FWHM, and a star's beta hardly changes with wavelength.
+    the FWHM, and a star's beta hardly changes with wavelength. ``fwhm``, when given, is
+    held fixed too: a PSF fit, which only places the source and scales it.
     """
     ny, nx = image.shape
     xs, xe = max(0, int(x0) - radius), min(nx, int(x0) + radius + 1)
@@ -196,6 +197,8 @@ def fit_moffat(image: np.ndarray, x0: float, y0: float, radius: int,
         upper += [np.inf, ox + 2.0, oy + 2.0] + ([] if shared else [4.0 * radius, 10.0])
     if beta is not None:
         start[1], lower[1], upper[1] = beta, beta * (1 - 1e-9), beta * (1 + 1e-9)
+    if fwhm is not None:
+        start[0], lower[0], upper[0] = fwhm, fwhm * (1 - 1e-9), fwhm * (1 + 1e-9)
     fit = least_squares(lambda p: model(p) - z, np.clip(start, lower, upper),
                         bounds=(lower, upper), x_scale="jac")
     if not fit.success:
@@ -271,28 +274,51 @@ def weighted_median(pairs: list[tuple[float, float]]) -> float:
     return float(values[np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
+def _at_reference(ref: np.ndarray, fits_: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    """A star's fit at the reference wavelength, placed on the straight line through its
+    positions in all bands: one narrow band of a faint star is noisy (in 1.4" seeing its
+    centroid scatters by half a spaxel), five bands are not, and the drift is smooth."""
+    if len(fits_) < 3:
+        return ref
+    waves = np.array([w for w, _ in fits_])
+    weight = np.array([max(f[0], 0.0) for _, f in fits_]) + 1e-12   # 1/sigma ~ signal
+    xy = [np.polyval(np.polyfit(waves, [f[i] for _, f in fits_], 1, w=weight), REFERENCE_A)
+          for i in (1, 2)]
+    return np.array([ref[0], *xy, *ref[3:]])
+
+
 def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
                 pixscale: float) -> tuple[list[Metric], dict]:
     """FWHM per band, star positions at 7000 A, centroid drift; and the data to plot."""
     per_band: dict[float, list[np.ndarray | None]] = {}
-    beta = float(np.median([s[4] for s in stars])) if stars else None   # of the one PSF
-    for wave, image in bands.items():
-        per_band[wave] = [fit_moffat(image, s[1], s[2], fit_radius(s[3]),
-                                     [(o[1], o[2]) for o in stars if o is not s], beta=beta)
-                          for s in stars]
     metrics, plot = [], {"wave": [], "fwhm": [], "dx": [], "dy": []}
+    # the one PSF's beta, as its FWHM: the bright stars decide
+    beta = weighted_median([(s[4], s[0] ** 2) for s in stars]) if stars else None
+    for wave, image in bands.items():
+        fits_ = [fit_moffat(image, s[1], s[2], fit_radius(s[3]),
+                            [(o[1], o[2]) for o in stars if o is not s], beta=beta)
+                 for s in stars]
+        widths = [(f[3], f[0] ** 2) for f in fits_ if f is not None]
+        if not widths:
+            per_band[wave] = fits_
+            continue
+        fwhm = weighted_median(widths)
+        metrics.append(Metric("psf.fwhm", fwhm * pixscale, "arcsec", subunit=f"{wave:.0f}"))
+        plot["wave"].append(wave)
+        plot["fwhm"].append(fwhm * pixscale)
+        # positions from PSF fits (the band's FWHM held): a faint star's own free width
+        # trades with its position and the background in a noisy narrow band
+        placed = [None if f is None else fit_moffat(
+            image, f[1], f[2], fit_radius(fwhm), [(o[1], o[2]) for o in stars if o is not s],
+            beta=beta, fwhm=fwhm) for s, f in zip(stars, fits_, strict=True)]
+        per_band[wave] = [None if f is None or p is None else np.array([*p[:3], f[3], *p[4:]])
+                          for f, p in zip(fits_, placed, strict=True)]
     ref = per_band.get(REFERENCE_A, [])
-    for wave, fits_ in per_band.items():
-        widths = [(f[3] * pixscale, f[0] ** 2) for f in fits_ if f is not None]
-        if widths:
-            fwhm = weighted_median(widths)
-            metrics.append(Metric("psf.fwhm", fwhm, "arcsec", subunit=f"{wave:.0f}"))
-            plot["wave"].append(wave)
-            plot["fwhm"].append(fwhm)
     per_star = []   # (waves, dx, dy) of each star against its 7000 A position
     for k, r in enumerate(ref):
         if r is None:
             continue
+        r = _at_reference(r, [(w, f[k]) for w, f in per_band.items() if f[k] is not None])
         metrics += [Metric("psf.star_x", float(r[1]), "pix", subunit=f"S{k + 1}"),
                     Metric("psf.star_y", float(r[2]), "pix", subunit=f"S{k + 1}"),
                     Metric("psf.star_fwhm", float(r[3] * pixscale), "arcsec",
