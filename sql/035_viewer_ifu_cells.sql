@@ -4,7 +4,8 @@
 -- waits. They follow the nightly summary's counts: whenever qc.viewer_refresh_counts()
 -- deletes and recounts nights (at the end of a run, before the viewer reads, after a
 -- validation), triggers on qc.viewer_night_counts delete and recompute the same nights'
--- cells. A class keeps one file of it (file_id) for qc.may_see.
+-- cells. Only the files the summary counts (of a category) have cells, so their
+-- visibility classes are the counts' (qc.viewer_count_classes).
 
 -- The worst IFU status of the class's files: 2 invalid, 1 flagged, 0 fine; the file
 -- is the first of the worst.
@@ -21,7 +22,7 @@ CREATE TABLE qc.viewer_ifu_states (
     file_id        bigint NOT NULL,
     flags          text[] NOT NULL
 );
-CREATE INDEX viewer_ifu_states_type_night ON qc.viewer_ifu_states (ftype, night);
+CREATE INDEX viewer_ifu_states_type_night ON qc.viewer_ifu_states (ftype, night, ifu);
 
 -- Every value of one metric of the class's files for one IFU (all its sub-units): the
 -- heat map's median is taken over the classes the reader may see. file_id: the first
@@ -39,7 +40,7 @@ CREATE TABLE qc.viewer_ifu_values (
     file_id        bigint NOT NULL,
     vals           double precision[] NOT NULL
 );
-CREATE INDEX viewer_ifu_values_metric ON qc.viewer_ifu_values (metric, ftype, night);
+CREATE INDEX viewer_ifu_values_metric ON qc.viewer_ifu_values (metric, ftype, night, ifu);
 
 CREATE FUNCTION qc.viewer_cell_nights(p_nights date[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -53,9 +54,11 @@ BEGIN
            coalesce(f.owner_group_id, 0), f.privilege, f.release_date
     FROM (SELECT file_id, night, dpr_type, ins_mode FROM qc.raw_frames
           WHERE night = ANY (p_nights) AND dpr_type IS NOT NULL
+            AND qc.viewer_raw_category(dpr_catg, dpr_type) IS NOT NULL
           UNION ALL
           SELECT file_id, night, pro_catg, ins_mode FROM qc.products
-          WHERE night = ANY (p_nights)) x (file_id, night, ftype, ins_mode)
+          WHERE night = ANY (p_nights) AND qc.viewer_product_category(pro_catg) IS NOT NULL
+          ) x (file_id, night, ftype, ins_mode)
     JOIN qc.files f USING (file_id);
     INSERT INTO qc.viewer_ifu_states
     SELECT DISTINCT ON (x.project_id, x.night, x.ftype, x.ins_mode, s.ifu, x.og, x.priv,

@@ -26,6 +26,17 @@ VISIBLE = """visible AS (
     WHERE qc.may_see(:uid, sample))"""
 
 
+# The same for the nightly summary's counts and the heat map's cells, which keep the
+# visibility classes of the counted files with one sample file each
+# (qc.viewer_count_classes): a handful of qc.may_see calls whatever the range.
+COUNTED_VISIBLE = """visible AS (
+    SELECT og, priv, released FROM (
+        SELECT owner_group_id AS og, privilege AS priv, release_date <= current_date AS released,
+               min(sample_file_id) AS sample
+        FROM qc.viewer_count_classes WHERE project_id = :project_id GROUP BY 1, 2, 3) k
+    WHERE qc.may_see(:uid, sample))"""
+
+
 def may_see(file_id: int) -> bool:
     """May the logged-in user see ``file_id``? (False when it does not exist.)"""
     found = row("SELECT qc.may_see(:uid, :fid) AS ok", uid=g.user.user_id, fid=file_id)

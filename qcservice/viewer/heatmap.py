@@ -13,7 +13,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
-from qcservice.viewer.access import VISIBLE, scope
+from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import BY_KEY, KEY_METRICS
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.summary import parse_date, refresh_counts
@@ -23,20 +23,17 @@ bp = Blueprint("heatmap", __name__)
 DEFAULT_NIGHTS = 60   # nights with data shown when no range is asked for
 
 # the cells kept per night and visibility class (sql/035): the reader's classes are
-# decided once each, then 24,000 narrow rows are read and merged
+# decided once each (the counts' classes), then 24,000 narrow rows are read and merged
 _CLASS = ("file_id, night, ifu, owner_group_id AS og, privilege AS priv, "
           "release_date <= current_date AS released")
 _WHERE = ("ftype = :type AND night BETWEEN :start AND :end AND project_id = :project_id "
           "AND (CAST(:mode AS text) IS NULL OR ins_mode = :mode)")
 _CELLS = f"""
-WITH st AS MATERIALIZED (
+WITH st AS (
     SELECT {_CLASS}, worst, flags FROM qc.viewer_ifu_states WHERE {_WHERE}
-), va AS MATERIALIZED (
+), va AS (
     SELECT {_CLASS}, vals FROM qc.viewer_ifu_values WHERE metric = :metric AND {_WHERE}
-), classes AS (
-    SELECT file_id, og, priv, released FROM st
-    UNION ALL SELECT file_id, og, priv, released FROM va
-), {VISIBLE.format(cte="classes")}, vals AS (
+), {COUNTED_VISIBLE}, vals AS (
     SELECT va.night, va.ifu, min(va.file_id) AS file_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS value
     FROM va JOIN visible USING (og, priv, released), unnest(va.vals) v
@@ -57,26 +54,25 @@ STATES = {None: ("unknown", "?", "not assessed"), 0: ("ok", "✓", "fine"),
           1: ("flagged", "⚑", "flagged"), 2: ("bad", "✗", "invalid")}
 
 
-def _cell(c: tuple | None, file_url: str) -> str:
-    if c is None:
-        return '<td class="none">–</td>'
-    _night, ifu, value, worst, file_id, flags = c
-    cls, icon, words = STATES[worst]
-    shown = "–" if value is None else f"{value:.3g}"
-    why = f" ({escape(flags)})" if flags else ""
-    return (f'<td class="cell {cls}"><a href="{file_url}{file_id}" title="IFU {ifu}: '
-            f'{words}{why}"><span aria-hidden="true">{icon}</span> {shown}</a></td>')
+EMPTY = '<td class="none">–</td>'
 
 
 def heat_rows(cells) -> list[tuple[str, Markup]]:
     """(night, the row's 24 cells as HTML), newest night first, from (ISO night, ifu,
     value, worst, file_id, flags as words) rows; built in one pass, 1,000 nights make
-    24,000 cells."""
+    24,000 cells (so the parts each state shares are made once)."""
     file_url = url_for("files.detail", file_id=0)[:-1]
+    parts = {worst: (f'<td class="cell {cls}"><a href="{file_url}', f": {words}",
+                     f'"><span aria-hidden="true">{icon}</span> ')
+             for worst, (cls, icon, words) in STATES.items()}
     by_night: dict[str, list] = {}
-    for c in cells:
-        by_night.setdefault(c[0], [None] * 24)[c[1] - 1] = c
-    return [(night, Markup("".join([_cell(c, file_url) for c in by_night[night]])))
+    for night, ifu, value, worst, file_id, flags in cells:
+        link, words, icon = parts[worst]
+        why = f" ({escape(flags)})" if flags else ""
+        shown = "–" if value is None else f"{value:.3g}"
+        row = by_night.get(night) or by_night.setdefault(night, [EMPTY] * 24)
+        row[ifu - 1] = f'{link}{file_id}" title="IFU {ifu}{words}{why}{icon}{shown}</a></td>'
+    return [(night, Markup("".join(by_night[night])))
             for night in sorted(by_night, reverse=True)]
 
 
@@ -102,10 +98,7 @@ def heatmap() -> str:
     end = parse_date(request.args.get("end")) or dt.date.today()
     start = parse_date(request.args.get("start")) or _nth_night_before(end, where)
     conn = get_conn()
-    conn.execute(text("SET LOCAL work_mem = '64MB'"))
-    # 24 files a night are looked up by key; at the default random_page_cost the planner
-    # would rather hash the whole files table (the catalogue is cached, as on an SSD)
-    conn.execute(text("SET LOCAL random_page_cost = 1.1"))
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))   # 24,000 cells sorted in memory
     cells = conn.execute(text(_CELLS), {"type": ftype, "metric": metric, "start": start,
                                         "end": end, **where}).all()
     return render_template("heatmap.html", cat=cat, category=BY_KEY[cat], metric=metric,
