@@ -23,6 +23,7 @@ CREATE TABLE qc.viewer_ifu_states (
     flags          text[] NOT NULL
 );
 CREATE INDEX viewer_ifu_states_type_night ON qc.viewer_ifu_states (ftype, night, ifu);
+CREATE INDEX viewer_ifu_states_night ON qc.viewer_ifu_states (night);   -- a night's refresh
 
 -- Every value of one metric of the class's files for one IFU (all its sub-units): the
 -- heat map's median is taken over the classes the reader may see. file_id: the first
@@ -41,6 +42,7 @@ CREATE TABLE qc.viewer_ifu_values (
     vals           double precision[] NOT NULL
 );
 CREATE INDEX viewer_ifu_values_metric ON qc.viewer_ifu_values (metric, ftype, night, ifu);
+CREATE INDEX viewer_ifu_values_night ON qc.viewer_ifu_values (night);
 
 CREATE FUNCTION qc.viewer_cell_nights(p_nights date[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
