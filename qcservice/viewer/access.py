@@ -2,8 +2,9 @@
 
 For one file (a page, an image, a plot) the viewer asks ``qc.may_see`` directly and
 answers 404 when the file is missing or hidden, so a stranger cannot tell the two apart.
-Lists and plots call ``qc.may_see`` in their SQL, row by row. The nightly summary, which
-counts every file of every night, asks it once per visibility class (see ``summary``);
+Lists and plots ask ``qc.may_see`` once per visibility class of the files they read
+(``VISIBLE``); the nightly summary and the heat map, which read counts and cells kept
+per class, once per class kept (``COUNTED_VISIBLE``);
 ``tests/viewer/test_viewer_security.py`` checks both give the same answer.
 """
 
