@@ -2,9 +2,9 @@
 
 For one file (a page, an image, a plot) the viewer asks ``qc.may_see`` directly and
 answers 404 when the file is missing or hidden, so a stranger cannot tell the two apart.
-Lists and plots ask ``qc.may_see`` once per visibility class of the files they read
-(``VISIBLE``); the nightly summary and the heat map, which read counts and cells kept
-per class, once per class kept (``COUNTED_VISIBLE``);
+Short lists call ``qc.may_see`` in their SQL, row by row; the trend asks it once per
+visibility class of the files it reads (``VISIBLE``); the nightly summary and the heat
+map, which read counts and cells kept per class, once per class kept (``COUNTED_VISIBLE``);
 ``tests/viewer/test_viewer_security.py`` checks both give the same answer.
 """
 
