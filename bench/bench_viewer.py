@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_viewer.py [--nights 1000] [--clients 20] [--seconds 30]
                                            [--max-requests 20000] [--quick] [--json PATH]
+                                           [--no-load]
 
 Fills a fresh embedded PostgreSQL with NIGHTS nights of synthetic catalogue rows written
 directly in SQL (no FITS files): per night 18 raw frames (bias, dark, flat, arc, science)
@@ -306,6 +307,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--no-load", action="store_true",
+                        help="page figures only: no concurrent clients")
     args = parser.parse_args()
     if args.quick:
         args.nights, args.repeat, args.clients, args.seconds = 100, 3, 4, 5.0
@@ -331,7 +334,8 @@ def main() -> int:
             report.check(f"{label}: under {target * 1e3:.0f} ms", server < target)
         print("  (ms: median server time through the Flask test client; baseline: its SQL "
               "alone; ratio > 1: slower than the bare SQL)\n")
-        run_load(settings, app, engine, args, report)
+        if not args.no_load:
+            run_load(settings, app, engine, args, report)
     finally:
         EmbeddedCluster(settings).stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 For one file (a page, an image, a plot) the viewer asks ``qc.may_see`` directly and
 answers 404 when the file is missing or hidden, so a stranger cannot tell the two apart.
-Lists and plots call ``qc.may_see`` in their SQL, row by row. The nightly summary, which
-counts every file of every night, asks it once per visibility class (see ``summary``);
+Short lists call ``qc.may_see`` in their SQL, row by row; the trend asks it once per
+visibility class of the files it reads (``VISIBLE``); the nightly summary and the heat
+map, which read counts and cells kept per class, once per class kept (``COUNTED_VISIBLE``);
 ``tests/viewer/test_viewer_security.py`` checks both give the same answer.
 """
 
@@ -23,6 +24,17 @@ CLASS_COLUMNS = ("coalesce(f.owner_group_id, 0) AS og, f.privilege AS priv, "
 VISIBLE = """visible AS (
     SELECT og, priv, released FROM (
         SELECT og, priv, released, min(file_id) AS sample FROM {cte} GROUP BY 1, 2, 3) k
+    WHERE qc.may_see(:uid, sample))"""
+
+
+# The same for the nightly summary's counts and the heat map's cells, which keep the
+# visibility classes of the counted files with one sample file each
+# (qc.viewer_count_classes): a handful of qc.may_see calls whatever the range.
+COUNTED_VISIBLE = """visible AS (
+    SELECT og, priv, released FROM (
+        SELECT owner_group_id AS og, privilege AS priv, release_date <= current_date AS released,
+               min(sample_file_id) AS sample
+        FROM qc.viewer_count_classes WHERE project_id = :project_id GROUP BY 1, 2, 3) k
     WHERE qc.may_see(:uid, sample))"""
 
 

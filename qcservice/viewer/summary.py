@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 from sqlalchemy import text
 
-from qcservice.viewer.access import scope
+from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import CATEGORIES, GROUPS
 from qcservice.viewer.db import get_conn
 
@@ -19,20 +19,13 @@ ESO_CLIMATE = "https://archive.eso.org/asm/ambient-server?night={night}&site=par
 # Visibility is decided by qc.may_see on one sample file per visibility class (project,
 # owner group, privilege, released or not: all the rule reads of a file); the counts keep
 # the classes apart, so the sums are those of the files qc.may_see allows.
-_SUMMARY = """
-WITH ok AS (
-    SELECT owner_group_id, privilege, released FROM (
-        SELECT owner_group_id, privilege, release_date <= current_date AS released,
-               min(sample_file_id) AS sample_file_id
-        FROM qc.viewer_count_classes WHERE project_id = :project_id
-        GROUP BY owner_group_id, privilege, release_date <= current_date) k
-    WHERE qc.may_see(:uid, sample_file_id)
-)
+_SUMMARY = f"""
+WITH {COUNTED_VISIBLE}
 SELECT c.night, c.cat, sum(c.n)::int AS n, sum(c.n_valid)::int AS n_valid,
        sum(c.n_invalid)::int AS n_invalid, sum(c.exptime) AS exptime,
        sum(c.dimm_sum) / nullif(sum(c.dimm_n), 0) AS dimm
 FROM qc.viewer_night_counts c
-JOIN ok ON ok.owner_group_id = c.owner_group_id AND ok.privilege = c.privilege
+JOIN visible ok ON ok.og = c.owner_group_id AND ok.priv = c.privilege
        AND ok.released = (c.release_date <= current_date)
 WHERE c.project_id = :project_id
   AND (CAST(:mode AS text) IS NULL OR c.ins_mode = :mode)
