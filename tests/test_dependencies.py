@@ -1,0 +1,67 @@
+"""Every package the code imports is installed by the runtime set-up (`scripts/setup.sh
+--runtime`, the production image): a declared dependency of the project or one of theirs,
+never a test extra only. (The simulator once imported mpdaf, then a test extra, and the
+production image's simulator failed.)"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import qcservice
+
+PACKAGE = Path(qcservice.__file__).parent
+
+
+def _imported_top_names() -> dict[str, str]:
+    """Top-level module name -> one file importing it, over the package's code."""
+    found: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], str(path.relative_to(PACKAGE)))
+    return found
+
+
+def _requirement_name(spec: str) -> str | None:
+    """The distribution a requirement names, None when it applies only to an extra."""
+    if "extra ==" in spec:
+        return None
+    return re.split(r"[\s;<>=!~\[(]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _runtime_closure() -> set[str]:
+    todo = [_requirement_name(r) for r in metadata.requires("musedc") or []]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        try:
+            todo += [_requirement_name(r) for r in metadata.requires(name) or []]
+        except metadata.PackageNotFoundError:
+            continue
+    return seen
+
+
+def test_every_import_is_a_runtime_dependency() -> None:
+    runtime = _runtime_closure()
+    providers = metadata.packages_distributions()
+    missing = []
+    for name, where in sorted(_imported_top_names().items()):
+        if name in sys.stdlib_module_names or name in ("qcservice", "__future__"):
+            continue
+        dists = {d.lower().replace("_", "-") for d in providers.get(name, [])}
+        if not dists & runtime:
+            missing.append(f"{name} (imported by {where}; from {sorted(dists) or '?'})")
+    assert not missing, "imported but not installed at run time: " + "; ".join(missing)
