@@ -85,7 +85,7 @@ chmod 600 "$work/.env"
 # --- data: a simulated night and the real MUSE cube of the mpdaf wheel --------------------
 say "simulating a night into $work/data"
 chmod 755 "$work"
-# the real cube ships in mpdaf's wheel (a test dependency, not in the image): from PyPI,
+# the real cube ships in mpdaf's wheel (its data files are not installed in the image): from PyPI,
 # with the host's CA bundle where PyPI is reached through an intercepting proxy
 ca_args=()
 [ -r /etc/ssl/certs/ca-certificates.crt ] && ca_args=(
