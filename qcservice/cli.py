@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from qcservice import __version__
-from qcservice.config import HELP, ConfigError, Settings, load_settings
+from qcservice.config import (
+    HELP,
+    ConfigError,
+    Settings,
+    ViewerSettings,
+    load_settings,
+    section_help,
+)
 
 
 class Context:
@@ -15,7 +22,10 @@ class Context:
         self.settings = settings
 
 
-_SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
+_SETTINGS_HELP = "\n".join(
+    [f"  MUSEDC_{k.upper():<22} {v}" for k, v in HELP.items()]
+    + ["[viewer] (the VO services' [vo]: 'musedc vo --help')"]
+    + [f"  {k:<29} {v}" for k, v in section_help(ViewerSettings).items()])
 
 
 class _Group(click.Group):
@@ -37,7 +47,7 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="\b\nSettings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n"
     + _SETTINGS_HELP
-    + "\n  MUSEDC_CONFIG             the TOML file (default $MUSEDC_HOME/musedc.toml)",
+    + "\n  MUSEDC_CONFIG                 the TOML file (default $MUSEDC_HOME/musedc.toml)",
 )
 @click.version_option(__version__, prog_name="musedc")
 @click.option("--home", type=click.Path(file_okay=False), default=None,

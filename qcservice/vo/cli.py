@@ -19,8 +19,8 @@ def _instance(obj, port: int | None = None) -> Instance:
         raise click.ClickException(str(exc)) from exc
 
 
-_EPILOG = "\b\nSettings (environment):\n" + "\n".join(
-    f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
+_EPILOG = "\b\nSettings (environment, or keys of [vo] in musedc.toml):\n" + "\n".join(
+    f"  {k:<28} {v}" for k, v in HELP.items())
 
 
 @click.group(epilog=_EPILOG)
