@@ -7,12 +7,12 @@ import click
 from qcservice import __version__
 from qcservice.config import (
     HELP,
-    ConfigError,
     Settings,
     ViewerSettings,
     load_settings,
     section_help,
 )
+from qcservice.errors import MusedcError
 
 
 class Context:
@@ -29,16 +29,14 @@ _SETTINGS_HELP = "\n".join(
 
 
 class _Group(click.Group):
-    """Turns the data centre's own errors into one clear line instead of a traceback."""
+    """Turns the data centre's own errors (:class:`MusedcError`, whose message names the
+    file or setting and the problem) into one line and exit status 1, the one place that
+    does; anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context):
-        from qcservice.db.cluster import ClusterError
-        from qcservice.db.engine import SchemaOutdated
-        from qcservice.db.migrate import MigrationError
-
         try:
             return super().invoke(ctx)
-        except (ClusterError, SchemaOutdated, MigrationError, ConfigError) as exc:
+        except MusedcError as exc:
             raise click.ClickException(str(exc)) from exc
 
 
@@ -60,11 +58,8 @@ def main(ctx: click.Context, home: str | None) -> None:
     """
     from qcservice import filemodes
 
-    try:
-        ctx.obj = Context(load_settings(home=home))
-        filemodes.check(ctx.obj.settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ctx.obj = Context(load_settings(home=home))
+    filemodes.check(ctx.obj.settings)
 
 
 def _register() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qcservice.db import make_engine
+from qcservice.errors import MusedcError
 
 ROLES = ("reader", "qc_scientist", "admin")
 _HASH_METHOD = "scrypt"
@@ -29,7 +30,7 @@ def _dummy_hash() -> str:
     return generate_password_hash("not a password", method=_HASH_METHOD)
 
 
-class UserError(ValueError):
+class UserError(MusedcError, ValueError):
     """A user or group does not exist, or a request about them makes no sense."""
 
 
@@ -209,11 +210,8 @@ def _read_password(stdin: bool) -> str:
 
 def _run(obj, action) -> None:
     engine = _engine(obj)
-    try:
-        with engine.begin() as conn:
-            action(conn)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with engine.begin() as conn:
+        action(conn)
     _sync_vo(engine)
 
 

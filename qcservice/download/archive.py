@@ -15,12 +15,14 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from qcservice.errors import MusedcError
+
 BLOCK = 512
 CHUNK = 1 << 20
 SUMS_NAME = "SHA256SUMS"
 
 
-class ArchiveError(RuntimeError):
+class ArchiveError(MusedcError, RuntimeError):
     """A file of the selection cannot go into the archive."""
 
 

@@ -81,11 +81,8 @@ def download(query: str, dest: Path, parallel: int, service: str, user: str | No
     if user is not None:
         password = os.environ.get(PASSWORD_ENV) or click.prompt(
             f"Password of {user}", hide_input=True, err=True)
-    try:
-        client = VOClient(service, make_session(service, user, password, netrc_file))
-        report = run_download(client, query, dest, parallel, _bar(quiet), maxrec)
-    except DownloadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    client = VOClient(service, make_session(service, user, password, netrc_file))
+    report = run_download(client, query, dest, parallel, _bar(quiet), maxrec)
     click.echo(report.describe())
     if not report.ok:
         raise SystemExit(1)

@@ -14,13 +14,15 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from qcservice.errors import MusedcError
+
 DID_COLUMNS = ("obs_publisher_did", "publisher_did", "pub_did")
 DATALINK_PATH = "muse/q/dl/dlmeta"
 CHECKSUM_TABLE = "muse.file_checksums"
 _BATCH = 100
 
 
-class DownloadError(RuntimeError):
+class DownloadError(MusedcError, RuntimeError):
     """The query, the services or the destination do not allow the download to start."""
 
 

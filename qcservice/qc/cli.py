@@ -101,12 +101,9 @@ def thresholds(obj, files: tuple[Path, ...]) -> None:
     valid_from: loading a file again updates its rows.
     """
     from qcservice.db.schema import tables
-    from qcservice.qc.thresholds import ThresholdError, sync
+    from qcservice.qc.thresholds import sync
 
     engine = make_engine(obj.settings)
-    try:
-        with engine.begin() as conn:
-            n = sync(conn, tables(engine), list(files) or None)
-    except ThresholdError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with engine.begin() as conn:
+        n = sync(conn, tables(engine), list(files) or None)
     click.echo(f"{n} thresholds loaded")
