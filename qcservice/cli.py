@@ -68,12 +68,12 @@ def _register() -> None:
     from qcservice.demo import demo
     from qcservice.download.cli import download
     from qcservice.ingest.cli import ingest
-    from qcservice.nights import nights
+    from qcservice.nights_cli import nights
     from qcservice.qc.cli import qc
     from qcservice.reduce.cli import reduce
     from qcservice.simulate.cli import simulate
-    from qcservice.storage import storage
-    from qcservice.users import users
+    from qcservice.storage_cli import storage
+    from qcservice.users_cli import users
     from qcservice.viewer.cli import viewer
     from qcservice.vo.cli import vo
 

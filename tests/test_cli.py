@@ -92,3 +92,18 @@ def test_the_data_centre_errors_share_one_base() -> None:
                   MigrationError, ArchiveError, DownloadError, Rejected, FitsFormatError,
                   ThresholdError, EsorexMissing, OcaError, UserError, VOError):
         assert issubclass(error, MusedcError), error
+
+
+@pytest.mark.parametrize("module", ["users", "storage", "nights", "config", "errors"])
+def test_domain_modules_import_no_click(module: str) -> None:
+    """The command line lives in each area's *_cli module; the domain is importable and
+    usable without it (the viewer, the gate and the tests call it directly)."""
+    import ast
+    import importlib
+
+    source = Path(importlib.import_module(f"qcservice.{module}").__file__).read_text()
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert "click" not in imported
