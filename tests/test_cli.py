@@ -80,8 +80,8 @@ def test_the_data_centre_errors_share_one_base() -> None:
     from qcservice.download.archive import ArchiveError
     from qcservice.download.vo import DownloadError
     from qcservice.errors import MusedcError
+    from qcservice.fits.header import FitsFormatError
     from qcservice.ingest.classify import Rejected
-    from qcservice.ingest.fitsheader import FitsFormatError
     from qcservice.qc.thresholds import ThresholdError
     from qcservice.reduce.esorex import EsorexMissing
     from qcservice.reduce.oca import OcaError

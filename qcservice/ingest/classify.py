@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from qcservice.errors import MusedcError
-from qcservice.ingest.fitsheader import Header, RawValue
+from qcservice.fits.header import Header, RawValue
 from qcservice.ingest.harvest import harvest_qc
 
 NIGHT_OFFSET = dt.timedelta(hours=12)
