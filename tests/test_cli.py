@@ -77,7 +77,7 @@ def test_the_data_centre_errors_share_one_base() -> None:
     from qcservice.db.cluster import ClusterError
     from qcservice.db.engine import SchemaOutdated
     from qcservice.db.migrate import MigrationError
-    from qcservice.download.archive import ArchiveError
+    from qcservice.delivery.archive import ArchiveError
     from qcservice.download.vo import DownloadError
     from qcservice.errors import MusedcError
     from qcservice.fits.header import FitsFormatError

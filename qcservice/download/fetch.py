@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from qcservice.download.vo import Item
+from qcservice.delivery.items import Item
 from qcservice.fits.checksum import sha256_file, sha256_of
 
 STATE_FILE = ".musedc-download.json"

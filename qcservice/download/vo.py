@@ -27,17 +27,6 @@ class DownloadError(MusedcError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class Item:
-    """One file to fetch: its publisher DID, #this URL, name and what to expect."""
-
-    did: str
-    url: str
-    filename: str
-    size: int | None
-    checksum: str | None     # 'sha256:<hex>' taken at ingest, None when none was
-
-
-@dataclass(frozen=True)
 class Failure:
     """A product that could not even be located (its DataLink failed)."""
 

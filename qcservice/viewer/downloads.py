@@ -15,10 +15,9 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 
 from qcservice.ancillary.overlap import for_product
 from qcservice.ancillary.overlap import may_see as may_see_ancillary
-from qcservice.download.archive import ArchiveError, Member, archive_size, check_files, stream_tar
-from qcservice.download.bulk import relative_paths
-from qcservice.download.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import Item
+from qcservice.delivery.archive import ArchiveError, Member, archive_size, check_files, stream_tar
+from qcservice.delivery.items import Item, relative_paths
+from qcservice.delivery.script import ScriptFile, file_url, make_script
 from qcservice.storage import FINAL_CATEGORIES, human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url
