@@ -94,39 +94,18 @@ class VOSettings:
                         "(their client address is trusted)")
 
 
-@dataclass(frozen=True)
 class Paths:
-    """Where the state lives, all under ``home``."""
+    """Where the state lives, all under ``home``: the one list of its places."""
 
-    home: Path
-
-    @property
-    def pg(self) -> Path:
-        return self.home / "pg"
-
-    @property
-    def vo(self) -> Path:
-        return self.home / "vo"
-
-    @property
-    def qc_images(self) -> Path:
-        return self.home / "qc-images"
-
-    @property
-    def demo(self) -> Path:
-        return self.home / "demo"
-
-    @property
-    def reduced(self) -> Path:
-        return self.home / "reduced"
-
-    @property
-    def viewer_demo_password(self) -> Path:
-        return self.home / "viewer-demo-password"
-
-    @property
-    def toml(self) -> Path:
-        return self.home / "musedc.toml"
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.pg = home / "pg"                       # the embedded PostgreSQL cluster
+        self.vo = home / "vo"                       # the DaCHS instance (rootDir)
+        self.qc_images = home / "qc-images"         # QC images and plots
+        self.demo = home / "demo"                   # the demo's simulated nights
+        self.reduced = home / "reduced"             # pipeline reductions
+        self.viewer_demo_password = home / "viewer-demo-password"
+        self.toml = home / "musedc.toml"
 
 
 @dataclass(frozen=True)
