@@ -74,3 +74,18 @@ def test_bad_sections_are_named(tmp_path: Path, toml: str, message: str) -> None
     (tmp_path / "musedc.toml").write_text(toml)
     with pytest.raises(ConfigError, match=message):
         load_settings({"MUSEDC_HOME": str(tmp_path)})
+
+
+def test_settings_are_read_in_config_only() -> None:
+    """No module but config reads a setting from the process environment (copying the
+    whole environment for a child process is fine: that passes it on)."""
+    import re
+
+    import qcservice
+
+    package = Path(qcservice.__file__).parent
+    reads = re.compile(r"os\.environ\s*(\.get\(|\[)|os\.getenv\(|environ\.get\(")
+    found = [f"{path.relative_to(package)}:{n}" for path in package.rglob("*.py")
+             if path.name != "config.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if reads.search(line)]
+    assert found == []
