@@ -20,8 +20,8 @@ import click
 from sqlalchemy import Connection, text
 
 from qcservice.db import make_engine
+from qcservice.vocabulary import FINAL_CATEGORIES
 
-FINAL_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV", "SPECTRUM_1D")
 PLAN_YEARS = 3
 PLAN_BYTES = {"final": 16 * 10**12, "working": 100 * 10**12}
 YEAR_DAYS = 365.25

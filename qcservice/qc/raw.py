@@ -30,8 +30,7 @@ from qcservice.qc.rawpix import (
     sample_rows,
 )
 from qcservice.qc.result import Metric, TaskResult
-
-N_SLICE = 48
+from qcservice.vocabulary import N_SLICE
 
 
 def _chans(path: str) -> dict[int, Header]:

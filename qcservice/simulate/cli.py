@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from qcservice.simulate.layout import SCALES
-from qcservice.simulate.schedule import INS_MODES
+from qcservice.vocabulary import INS_MODES
 
 
 def _night(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qcservice.vocabulary import SUMMARY_PRODUCT_CATEGORY
+
 
 @dataclass(frozen=True)
 class Category:
@@ -39,8 +41,7 @@ BY_KEY = {c.key: c for c in CATEGORIES}
 GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE", "OTHER")
 
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
-MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",
-           "flat_red": "MASTER_FLAT", "wave_red": "WAVECAL_TABLE"}
+MASTERS = {key: catg for catg, key in SUMMARY_PRODUCT_CATEGORY.items() if key.endswith("_red")}
 
 # The key metric of each category (heat map, per-IFU history): (DPR TYPE or PRO CATG of
 # the files, metric name), as batch QC computes them per IFU.

@@ -20,12 +20,13 @@ from qcservice.download.archive import ArchiveError, Member, archive_size, check
 from qcservice.download.bulk import relative_paths
 from qcservice.download.script import ScriptFile, file_url, make_script
 from qcservice.download.vo import Item
-from qcservice.storage import FINAL_CATEGORIES, human
+from qcservice.storage import human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url
 from qcservice.viewer.byproxy import by_proxy
 from qcservice.viewer.db import get_conn, row, rows
 from qcservice.viewer.summary import parse_date
+from qcservice.vocabulary import FINAL_CATEGORIES
 
 bp = Blueprint("downloads", __name__)
 

@@ -19,6 +19,7 @@ from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import BY_KEY, KEY_METRICS
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.summary import parse_date, refresh_counts
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("heatmap", __name__)
 
@@ -72,7 +73,7 @@ def heat_rows(cells) -> list[tuple[str, Markup]]:
         link, words, icon = parts[worst]
         why = f" ({escape(flags)})" if flags else ""
         shown = "–" if value is None else f"{value:.3g}"
-        row = by_night.get(night) or by_night.setdefault(night, [EMPTY] * 24)
+        row = by_night.get(night) or by_night.setdefault(night, [EMPTY] * N_IFU)
         row[ifu - 1] = f'{link}{file_id}" title="IFU {ifu}{words}{why}{icon}{shown}</a></td>'
     return [(night, Markup("".join(by_night[night])))
             for night in sorted(by_night, reverse=True)]

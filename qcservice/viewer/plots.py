@@ -11,6 +11,7 @@ from qcservice.viewer import products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.db import row, rows
 from qcservice.viewer.summary import parse_date
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("plots", __name__)
 
@@ -51,8 +52,8 @@ def _ifu_param() -> int | None:
     raw = request.args.get("ifu", "")
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 24:
-        abort(400, "ifu must be 1..24")
+    if not raw.isdigit() or not 1 <= int(raw) <= N_IFU:
+        abort(400, f"ifu must be 1..{N_IFU}")
     return int(raw)
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qcservice.config import ConfigError, Settings
+from qcservice.vocabulary import PASSED_STATES, QA_STATES
 
 DEFAULT_PORT = 8090
-DEFAULT_PUBLISHABLE = ("Pass", "Usable")
-QA_STATES = ("Pass", "Usable", "Fail", "Check", "Undefined")
+DEFAULT_PUBLISHABLE = PASSED_STATES
 
 HELP = {
     "vo_port": f"TCP port of the DaCHS server (default {DEFAULT_PORT})",

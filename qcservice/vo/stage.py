@@ -24,8 +24,8 @@ from sqlalchemy import Engine, text
 
 from qcservice.vo.config import VOConfig
 from qcservice.vo.filestats import FileStats, abmaglim, white_noise
+from qcservice.vocabulary import N_IFU, PUBLISHED_CATEGORIES
 
-PUBLISHED_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV")
 MUSE_RANGE_A = (4750.0, 9350.0)
 MUSE_RES_POWER = 3000.0
 
@@ -58,7 +58,7 @@ QC_METRICS = {
     # a cube has no per-IFU status of its own: an IFU counts as valid unless QC found it
     # invalid in the product or in a raw frame or master calibration it was made from
     "n_valid_ifu": "(SELECT CASE WHEN count(*) = 0 THEN NULL"
-                   " ELSE 24 - count(DISTINCT s.ifu) FILTER (WHERE NOT s.is_valid) END"
+                   f" ELSE {N_IFU} - count(DISTINCT s.ifu) FILTER (WHERE NOT s.is_valid) END"
                    " FROM qc.ifu_status s WHERE s.file_id = f.file_id OR s.file_id IN"
                    " (SELECT v.input_file_id FROM qc.provenance v WHERE v.file_id = f.file_id))",
 }
