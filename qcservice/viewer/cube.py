@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request
 
+from qcservice import metricnames as mn
 from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file
 from qcservice.viewer.files import datalink_url
@@ -20,9 +21,9 @@ from qcservice.vocabulary import SKY_LINES_A
 bp = Blueprint("cube", __name__)
 
 TABS = ("general", "psf", "sky")
-CURVES = {"psf": ("psf.fwhm", "psf.drift_dx", "psf.drift_dy"),
-          "sky": ("sky.residual_spectrum",)}
-STAR_METRICS = ("psf.star_x", "psf.star_y", "psf.star_fwhm", "psf.star_rms")
+CURVES = {"psf": (mn.PSF_FWHM, mn.PSF_DRIFT_DX, mn.PSF_DRIFT_DY),
+          "sky": (mn.SKY_RESIDUAL_SPECTRUM,)}
+STAR_METRICS = (mn.PSF_STAR_X, mn.PSF_STAR_Y, mn.PSF_STAR_FWHM, mn.PSF_STAR_RMS)
 
 
 def _wavelength(subunit: str | None) -> float | None:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, text
 
+from qcservice import metricnames as mn
 from qcservice.vo.config import VOConfig
 from qcservice.vo.filestats import FileStats, abmaglim, white_noise
 from qcservice.vocabulary import N_IFU, PUBLISHED_CATEGORIES
@@ -34,27 +35,27 @@ MUSE_RES_POWER = 3000.0
 QC_METRICS = {
     "psf_fwhm_7000": "COALESCE(" + ", ".join([
         "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id AND m.source = 'computed'"
-        " AND m.name = 'psf.fwhm' AND m.subunit = '7000' LIMIT 1)",
+        f" AND m.name = '{mn.PSF_FWHM}' AND m.subunit = '7000' LIMIT 1)",
         "(SELECT NULLIF(value, 0) FROM qc.metrics m WHERE m.file_id = f.file_id"
         " AND m.name = 'QC SCIPOST FWHM MEDIAN' LIMIT 1)",
         "(SELECT avg(value) FROM qc.metrics m WHERE m.file_id = f.file_id AND m.value > 0"
         " AND m.name IN ('QC SCIPOST FWHMi X', 'QC SCIPOST FWHMi Y',"
         " 'QC EXPCOMB FWHMi X', 'QC EXPCOMB FWHMi Y'))"]) + ")",
     "psf_fwhm_blue": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                     " AND m.source = 'computed' AND m.name = 'psf.fwhm'"
+                     f" AND m.source = 'computed' AND m.name = '{mn.PSF_FWHM}'"
                      " AND m.subunit = '5000' LIMIT 1)",
     "psf_fwhm_red": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                    " AND m.source = 'computed' AND m.name = 'psf.fwhm'"
+                    f" AND m.source = 'computed' AND m.name = '{mn.PSF_FWHM}'"
                     " AND m.subunit = '9000' LIMIT 1)",
     # relative: the RMS of the sky-line residuals over what noise alone gives (1 = ideal)
     "sky_residual": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                    " AND m.source = 'computed' AND m.name = 'sky.residual_ratio'"
+                    f" AND m.source = 'computed' AND m.name = '{mn.SKY_RESIDUAL_RATIO}'"
                     " AND m.ifu IS NULL LIMIT 1)",
     # the stars' RMS offset from their 7000 A positions (pixels) times the spaxel size
     "astrometry_rms": "(SELECT d.value * s.value FROM qc.metrics d JOIN qc.metrics s"
-                      " ON s.file_id = d.file_id AND s.name = 'cube.pixscale'"
+                      f" ON s.file_id = d.file_id AND s.name = '{mn.CUBE_PIXSCALE}'"
                       " AND s.source = 'computed' WHERE d.file_id = f.file_id"
-                      " AND d.source = 'computed' AND d.name = 'psf.drift_rms' LIMIT 1)",
+                      f" AND d.source = 'computed' AND d.name = '{mn.PSF_DRIFT_RMS}' LIMIT 1)",
     # a cube has no per-IFU status of its own: an IFU counts as valid unless QC found it
     # invalid in the product or in a raw frame or master calibration it was made from
     "n_valid_ifu": "(SELECT CASE WHEN count(*) = 0 THEN NULL"
