@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import click
 from sqlalchemy import Connection, text
 
+from qcservice.dates import date_option
 from qcservice.db import make_engine
 from qcservice.vocabulary import FINAL_CATEGORIES
 
@@ -179,20 +180,13 @@ def format_report(report: StorageReport, dimensions: tuple[str, ...] = DIMENSION
     return "\n".join(lines)
 
 
-def _date(_ctx, _param, value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
 @click.command("storage")
 @click.option("--project", default=None, help="Only this project (default: every project).")
 @click.option("--by", "by", default=",".join(DIMENSIONS), show_default=True,
               help="Breakdowns to print, comma-separated: category, night, programme, year.")
-@click.option("--start", callback=_date, default=None,
+@click.option("--start", callback=date_option, default=None,
               help="Start of the 3-year plan (YYYY-MM-DD; default: first night catalogued).")
-@click.option("--as-of", "as_of", callback=_date, default=None,
+@click.option("--as-of", "as_of", callback=date_option, default=None,
               help="Date the growth is measured at (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj

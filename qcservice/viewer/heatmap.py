@@ -15,10 +15,11 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
+from qcservice.dates import query_date
 from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import BY_KEY, KEY_METRICS
 from qcservice.viewer.db import get_conn, row
-from qcservice.viewer.summary import parse_date, refresh_counts
+from qcservice.viewer.summary import refresh_counts
 from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("heatmap", __name__)
@@ -98,8 +99,8 @@ def heatmap() -> str:
     metric = request.args.get("metric") or metric
     where = scope()
     refresh_counts()   # the cells follow the counts (sql/035)
-    end = parse_date(request.args.get("end")) or dt.date.today()
-    start = parse_date(request.args.get("start")) or _nth_night_before(end, where)
+    end = query_date(request.args.get("end")) or dt.date.today()
+    start = query_date(request.args.get("start")) or _nth_night_before(end, where)
     conn = get_conn()
     conn.execute(text("SET LOCAL work_mem = '64MB'"))   # 24,000 cells sorted in memory
     cells = conn.execute(text(_CELLS), {"type": ftype, "metric": metric, "start": start,

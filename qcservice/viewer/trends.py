@@ -18,11 +18,11 @@ import io
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy import text
 
+from qcservice.dates import query_date
 from qcservice.qc.thresholds import LIMITS, Threshold, ThresholdSet
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
 from qcservice.viewer.categories import KEY_METRICS
 from qcservice.viewer.db import get_conn, rows
-from qcservice.viewer.summary import parse_date
 from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("trends", __name__)
@@ -131,8 +131,8 @@ def trend_data(args) -> dict:
         abort(400, f"split must be one of {SPLITS}")
     where = scope()
     params = {"metric": metric, "ifu": ifu, "subunit": args.get("subunit") or None,
-              "type": args.get("type") or None, "start": parse_date(args.get("start")),
-              "end": parse_date(args.get("end")), **where}
+              "type": args.get("type") or None, "start": query_date(args.get("start")),
+              "end": query_date(args.get("end")), **where}
     get_conn().execute(text("SET LOCAL work_mem = '64MB'"))
     get_conn().execute(text("SET LOCAL random_page_cost = 1.1"))   # as for the heat map
     limits = [Threshold(**r) for r in rows(_LIMITS, metric=metric)]
