@@ -13,6 +13,8 @@ N_IFU = 24                                  # integral-field units, numbered 1..
 IFUS = range(1, N_IFU + 1)
 N_SLICE = 48                                # slices per IFU, numbered 1..48
 
+WAVE_RANGE_A = (4750.0, 9350.0)              # Angstrom, the cubes' nominal range
+
 # INS.MODE of MUSE: wide field with or without AO, nominal or extended wavelength range,
 # and the AO narrow field mode.
 INS_MODES = ("WFM-NOAO-N", "WFM-NOAO-E", "WFM-AO-N", "WFM-AO-E", "NFM-AO-N")

@@ -12,11 +12,14 @@ from qcservice.viewer.categories import CATEGORIES, MASTERS
 from qcservice.vocabulary import (
     FINAL_CATEGORIES,
     N_IFU,
+    OTHER_SKY_LINES_A,
     PASSED_STATES,
     PER_IFU_CATEGORIES,
     QA_STATES,
+    SKY_LINES_A,
     SUMMARY_PRODUCT_CATEGORY,
     SUMMARY_RAW_TYPE,
+    WAVE_RANGE_A,
     summary_raw_category,
 )
 
@@ -67,3 +70,12 @@ def test_every_ifu_check_in_sql_allows_exactly_the_ifus(engine: Engine) -> None:
                               definition)
         assert bounds, f"{table}: {definition}"
         assert (int(bounds[1]), int(bounds[2])) == (1, N_IFU), f"{table}: {definition}"
+
+
+def test_sky_lines_are_one_list_within_the_cubes_range() -> None:
+    """The cube page marks the lines QC measures; the others only keep the noise
+    calibration off them. Each line is in one list, and inside what a cube covers."""
+    lines = (*SKY_LINES_A, *OTHER_SKY_LINES_A)
+    assert len(set(lines)) == len(lines) == 31
+    assert list(SKY_LINES_A) == sorted(SKY_LINES_A)
+    assert all(WAVE_RANGE_A[0] < w < WAVE_RANGE_A[1] for w in lines)

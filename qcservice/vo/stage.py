@@ -25,9 +25,8 @@ from sqlalchemy import Engine, text
 from qcservice import metricnames as mn
 from qcservice.vo.config import VOConfig
 from qcservice.vo.filestats import FileStats, abmaglim, white_noise
-from qcservice.vocabulary import N_IFU, PUBLISHED_CATEGORIES
+from qcservice.vocabulary import N_IFU, PUBLISHED_CATEGORIES, WAVE_RANGE_A
 
-MUSE_RANGE_A = (4750.0, 9350.0)
 MUSE_RES_POWER = 3000.0
 
 # Which metric fills which QC column: (name, subunit) in order of preference. Computed
@@ -185,7 +184,7 @@ def _geometry(header: dict) -> dict:
         nz = int(header.get("NAXIS3", 1))
         out.update(em_min=first * 1e-10, em_max=(first + (nz - 1) * step) * 1e-10, em_xel=nz)
     else:
-        out.update(em_min=MUSE_RANGE_A[0] * 1e-10, em_max=MUSE_RANGE_A[1] * 1e-10, em_xel=1)
+        out.update(em_min=WAVE_RANGE_A[0] * 1e-10, em_max=WAVE_RANGE_A[1] * 1e-10, em_xel=1)
     return out
 
 
