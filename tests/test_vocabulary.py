@@ -79,3 +79,10 @@ def test_sky_lines_are_one_list_within_the_cubes_range() -> None:
     assert len(set(lines)) == len(lines) == 31
     assert list(SKY_LINES_A) == sorted(SKY_LINES_A)
     assert all(WAVE_RANGE_A[0] < w < WAVE_RANGE_A[1] for w in lines)
+
+
+def test_qc_tasks_agree_on_which_products_are_per_ifu() -> None:
+    from qcservice.qc.registry import TASKS
+
+    products = [t for t in TASKS.values() if t.kind == "product"]
+    assert products and all(t.per_ifu == (t.category in PER_IFU_CATEGORIES) for t in products)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from qcservice.config import Settings
 from qcservice.viewer.auth import here
-from qcservice.vocabulary import IFUS, INS_MODES
+from qcservice.vocabulary import IFUS, INS_MODES, QA_STATES
 
 DEFAULT_VO_URL = "http://127.0.0.1:8090/"
 DEFAULT_DATALINK = "{vo}muse/q/dl/dlmeta?ID={pubdid}"
@@ -50,7 +50,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
     for module in (review, trends, heatmap, downloads, storage):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=INS_MODES, ifus=IFUS,
-                                 projects=pages.projects)
+                                 qa_states=QA_STATES, projects=pages.projects)
     app.context_processor(lambda: {"current": _current()})
     app.after_request(_security_headers)
     for code in (400, 403, 404):
