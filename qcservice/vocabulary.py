@@ -13,7 +13,7 @@ N_IFU = 24                                  # integral-field units, numbered 1..
 IFUS = range(1, N_IFU + 1)
 N_SLICE = 48                                # slices per IFU, numbered 1..48
 
-WAVE_RANGE_A = (4750.0, 9350.0)              # Angstrom, the cubes' nominal range
+WAVE_RANGE_A = (4750.0, 9350.0)             # Angstrom, a cube's nominal range
 
 # INS.MODE of MUSE: wide field with or without AO, nominal or extended wavelength range,
 # and the AO narrow field mode.
@@ -60,13 +60,14 @@ def summary_raw_category(dpr_catg: str | None, dpr_type: str | None) -> str | No
     return next((key for prefix, key in SUMMARY_RAW_TYPE_PREFIX.items()
                  if (dpr_type or "").startswith(prefix)), None)
 
+
 # --- night-sky emission lines (air wavelengths, Angstrom) -------------------------------
 # The bright OH and [OI] lines QC measures the sky subtraction on (the viewer marks these
 # on the residual plot, whose points are these lines) ...
 SKY_LINES_A = (5577.34, 6300.30, 6363.78, 6863.96, 7276.41, 7316.28, 7340.89, 7750.64,
                7794.11, 7913.71, 7993.33, 8344.60, 8399.17, 8430.17, 8465.36, 8827.10,
                8885.85, 8919.63, 8943.40, 8958.09, 9001.38)
-# ... and bright lines it does not use (Na D varies with the season and is blocked by the
-# AO notch filter), kept out of the off-line noise calibration.
+# ... and bright lines it does not use (Na D among them), which only the off-line noise
+# calibration keeps clear of.
 OTHER_SKY_LINES_A = (5889.95, 5895.92, 6498.73, 6533.04, 6553.62, 6923.22, 7571.75,
                      7821.50, 8761.32, 9310.00)
