@@ -20,7 +20,7 @@ from functools import cache
 
 from mpdaf.MUSE import Slicer
 
-from qcservice.simulate.layout import N_IFU, N_SLICE
+from qcservice.vocabulary import N_IFU, N_SLICE
 
 SPAXEL_ARCSEC = 0.2
 SLICES_PER_STACK = 12
