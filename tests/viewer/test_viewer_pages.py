@@ -154,3 +154,18 @@ def test_storage_follows_the_mode_filter(app, engine, catalogue):
         client.post("/select", data={"csrf_token": token, "project": "GTO", "mode": mode})
         files, heading = total()
         assert (files, f"mode {mode}" in heading) == (expected, True), (mode, heading)
+
+
+def test_reference_name_is_the_archive_name(app, engine, catalogue):
+    """REFERENCE_NAME of the prototype: the name ESO's archive knows the file by."""
+    arcfile = "MUSE.2024-03-09T20:00:00.000.fits"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO qc.hdus (file_id, hdu_index, header) "
+                          "VALUES (:f, 0, CAST(:h AS jsonb))"),
+                     {"f": catalogue["bias0"], "h": f'{{"ARCFILE": "{arcfile}"}}'})
+    client = app.test_client()
+    login(client, "alice")
+    page = client.get(f"/file/{catalogue['bias0']}").get_data(as_text=True)
+    assert f'<td colspan="3" id="reference-name">{arcfile}</td>' in page
+    cube = client.get(f"/cube/{catalogue['cube']}").get_data(as_text=True)
+    assert '<td colspan="3" id="reference-name">–</td>' in cube
