@@ -55,13 +55,15 @@ FROM ({summary}) s
 GROUP BY night ORDER BY night DESC"""
 
 
-def refresh_counts() -> None:
-    """Recount the nights whose files or QC changed since the last summary. The counts
-    are derived data: a crash may lose this commit, never make it half (so no wait for
-    the disk: under load the flush cost more than the recount)."""
+def refresh_counts(kept: str = "counts") -> None:
+    """Recount the nights whose files or QC changed since the last summary (``kept``
+    "cells": and then the heat map's cells, sql/037). Derived data: a crash may lose
+    this commit, never make it half, so no wait for the disk (under load the flush cost
+    more than the recount)."""
+    assert kept in ("counts", "cells")
     conn = get_conn()
     conn.execute(text("SET LOCAL synchronous_commit = off"))
-    conn.execute(text("SELECT qc.viewer_refresh_counts()"))
+    conn.execute(text(f"SELECT qc.viewer_refresh_{kept}()"))
     conn.commit()
 
 
