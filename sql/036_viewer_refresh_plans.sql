@@ -9,6 +9,9 @@
 -- * the check for visibility classes whose sample file left them reads the classes of
 --   the recounted nights only: a class's sample file is counted in its night, and a
 --   file that changes its class or goes notes that night dirty (sql/004 triggers);
+-- * validity is decided by an inlinable function of the QA state and the IFU statuses,
+--   which a night's recount reads in one pass (qc.viewer_validity, a SQL function with
+--   sub-selects, cannot be inlined: an executor started for each of a night's files);
 -- * the summary of every mode (the default) reads the counts summed over the modes,
 --   kept beside them (a third of the rows: the bench's summary SQL took half the time).
 
@@ -41,6 +44,25 @@ BEGIN
     USING p_nights;
 END $$;
 
+-- 1 valid, -1 invalid, 0 not assessed. A raw frame: its QA state when Pass/Usable/Fail,
+-- else invalid when any IFU is invalid, valid when QC assessed its IFUs. A product: its
+-- QA state (Pass/Usable valid, Fail invalid).
+CREATE FUNCTION qc.viewer_validity_of(p_state text, p_raw boolean, p_any_invalid boolean,
+                                      p_assessed boolean) RETURNS smallint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_state IN ('Pass', 'Usable') THEN 1 WHEN p_state = 'Fail' THEN -1
+        WHEN NOT p_raw THEN 0 WHEN p_any_invalid THEN -1 WHEN p_assessed THEN 1
+        ELSE 0 END::smallint
+$$;
+
+CREATE OR REPLACE FUNCTION qc.viewer_validity(p_file_id bigint, p_kind text, p_state text)
+RETURNS smallint LANGUAGE sql STABLE AS $$
+    SELECT qc.viewer_validity_of(
+        p_state, p_kind = 'raw',
+        EXISTS (SELECT 1 FROM qc.ifu_status s WHERE s.file_id = p_file_id AND NOT s.is_valid),
+        EXISTS (SELECT 1 FROM qc.ifu_status s WHERE s.file_id = p_file_id))
+$$;
+
 CREATE OR REPLACE FUNCTION qc.viewer_count_nights(p_nights date[]) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
@@ -54,12 +76,14 @@ BEGIN
     FROM (
         SELECT r.file_id, r.night, r.ins_mode, qc.viewer_raw_category(r.dpr_catg, r.dpr_type),
                r.exptime, r.dimm_fwhm, r.dpr_catg = 'SCIENCE',
-               qc.viewer_validity(r.file_id, 'raw', q.state)
+               qc.viewer_validity_of(q.state, true, s.bad, s.seen)
         FROM qc.raw_frames r LEFT JOIN qc.qa q USING (file_id)
+        LEFT JOIN LATERAL (SELECT bool_or(NOT is_valid) AS bad, count(*) > 0 AS seen
+                           FROM qc.ifu_status WHERE file_id = r.file_id) s ON true
         WHERE r.night = ANY ($1)
         UNION ALL
         SELECT p.file_id, p.night, p.ins_mode, qc.viewer_product_category(p.pro_catg),
-               NULL, NULL, false, qc.viewer_validity(p.file_id, 'product', q.state)
+               NULL, NULL, false, qc.viewer_validity_of(q.state, false, NULL, NULL)
         FROM qc.products p LEFT JOIN qc.qa q USING (file_id)
         WHERE p.night = ANY ($1)
     ) x (file_id, night, ins_mode, cat, exptime, dimm, sci, validity)
