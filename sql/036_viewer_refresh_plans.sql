@@ -132,6 +132,16 @@ END $$;
 
 CREATE INDEX viewer_count_classes_sample ON qc.viewer_count_classes (sample_file_id);
 
+-- Empty a queue of nights noted dirty (qc.viewer_dirty_nights, qc.viewer_dirty_cells):
+-- the nights noted, and whether every night was (a NULL night).
+CREATE FUNCTION qc.viewer_take_dirty(p_queue text, OUT todo date[], OUT everything boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    EXECUTE format('WITH gone AS (DELETE FROM qc.%I RETURNING night) '
+                   'SELECT array_agg(DISTINCT night) FILTER (WHERE night IS NOT NULL), '
+                   'bool_or(night IS NULL) FROM gone', p_queue) INTO todo, everything;
+END $$;
+
 -- Recompute the nights noted dirty; returns how many (-1: all of them).
 CREATE OR REPLACE FUNCTION qc.viewer_refresh_counts() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -145,9 +155,7 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('qc.viewer_night_counts'));
-    WITH gone AS (DELETE FROM qc.viewer_dirty_nights RETURNING night)
-    SELECT array_agg(DISTINCT night) FILTER (WHERE night IS NOT NULL), bool_or(night IS NULL)
-    INTO todo, everything FROM gone;
+    SELECT d.todo, d.everything INTO todo, everything FROM qc.viewer_take_dirty('viewer_dirty_nights') d;
     IF everything THEN
         DELETE FROM qc.viewer_night_counts;
         PERFORM qc.viewer_count_nights(ARRAY(SELECT night FROM qc.raw_frames

@@ -31,27 +31,26 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER viewer_cells_note_ins AFTER INSERT ON qc.viewer_night_counts
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
-    EXECUTE FUNCTION qc.viewer_note_cells();
-CREATE TRIGGER viewer_cells_note_del AFTER DELETE ON qc.viewer_night_counts
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
-    EXECUTE FUNCTION qc.viewer_note_cells();
-
 -- Metrics change the cells only: the summary no longer recounts their nights.
 DROP TRIGGER viewer_note_ins ON qc.metrics;
 DROP TRIGGER viewer_note_del ON qc.metrics;
 DROP TRIGGER viewer_note_upd_new ON qc.metrics;
 DROP TRIGGER viewer_note_trunc ON qc.metrics;
-CREATE TRIGGER viewer_note_ins AFTER INSERT ON qc.metrics
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
-    EXECUTE FUNCTION qc.viewer_note_cells();
-CREATE TRIGGER viewer_note_del AFTER DELETE ON qc.metrics
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
-    EXECUTE FUNCTION qc.viewer_note_cells();
-CREATE TRIGGER viewer_note_upd_new AFTER UPDATE ON qc.metrics
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
-    EXECUTE FUNCTION qc.viewer_note_cells();
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('viewer_night_counts', 'viewer_cells_note_ins', 'INSERT', 'NEW'),
+                                   ('viewer_night_counts', 'viewer_cells_note_del', 'DELETE', 'OLD'),
+                                   ('metrics', 'viewer_note_ins', 'INSERT', 'NEW'),
+                                   ('metrics', 'viewer_note_del', 'DELETE', 'OLD'),
+                                   ('metrics', 'viewer_note_upd_new', 'UPDATE', 'NEW'))
+                            AS v (tab, name, op, side) LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER %s ON qc.%I REFERENCING %s TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION qc.viewer_note_cells()',
+                       t.name, t.op, t.tab, t.side);
+    END LOOP;
+END $$;
 CREATE TRIGGER viewer_note_trunc AFTER TRUNCATE ON qc.metrics
     FOR EACH STATEMENT EXECUTE FUNCTION qc.viewer_note_cells();
 
@@ -68,9 +67,7 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('qc.viewer_ifu_states'));
-    WITH gone AS (DELETE FROM qc.viewer_dirty_cells RETURNING night)
-    SELECT array_agg(DISTINCT night) FILTER (WHERE night IS NOT NULL), bool_or(night IS NULL)
-    INTO todo, everything FROM gone;
+    SELECT d.todo, d.everything INTO todo, everything FROM qc.viewer_take_dirty('viewer_dirty_cells') d;
     IF everything THEN
         todo := ARRAY(SELECT night FROM qc.raw_frames UNION SELECT night FROM qc.products);
         DELETE FROM qc.viewer_ifu_states;
