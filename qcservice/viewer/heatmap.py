@@ -3,8 +3,9 @@
 Each cell is one night and one IFU: the median of the metric over that night's files of
 the category (and their sub-units), coloured by the worst IFU status among them (invalid,
 flagged, fine, not assessed), the value and the state in text, linked to the worst file.
-The cells are kept per night and visibility class (sql/035), so a thousand nights are
-read, not recomputed from their 24,000 files.
+The cells are kept per night and visibility class (sql/035, brought up to date by this
+page and at the end of a run: sql/037), so a thousand nights are read, not recomputed
+from their 24,000 files.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def heatmap() -> str:
     ftype, metric = KEY_METRICS[cat]
     metric = request.args.get("metric") or metric
     where = scope()
-    refresh_counts()   # the cells follow the counts (sql/035)
+    refresh_counts("cells")   # the summary's, then the cells of the nights changed
     end = query_date(request.args.get("end")) or dt.date.today()
     start = query_date(request.args.get("start")) or _nth_night_before(end, where)
     conn = get_conn()

@@ -49,7 +49,7 @@ def _cells_agree(engine) -> int:
     """Compare kept and direct cells for every reader and key metric; count the cells."""
     n = 0
     with engine.begin() as conn:
-        conn.execute(text("SELECT qc.viewer_refresh_counts()"))   # as the page does
+        conn.execute(text("SELECT qc.viewer_refresh_cells()"))   # as the page does
         pid = conn.execute(text("SELECT project_id FROM qc.projects WHERE name = 'GTO'")
                            ).scalar_one()
         for user in ("alice", "teamer"):
@@ -68,6 +68,14 @@ def _cells_agree(engine) -> int:
 def test_kept_cells_equal_the_files_after_changes_outside_a_run(app, engine, history,
                                                                  catalogue):
     assert _cells_agree(engine) > 24 * 8
+    with engine.begin() as conn:   # a metric changes the cells, not the summary's counts
+        conn.execute(text("INSERT INTO qc.metrics (file_id, ifu, name, value, source) "
+                          "VALUES (:f, 5, 'raw.level', 7.0, 'computed')"),
+                     {"f": history[0]["bias"][0]})
+        assert conn.execute(text("SELECT count(*) FROM qc.viewer_dirty_nights")
+                            ).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM qc.viewer_dirty_cells")
+                            ).scalar_one() == 1
     hidden = catalogue["science"]
     bias = history[NOISY[1]]["bias"][0]
     other_night = history[0]["bias"][0]    # its metric alone changes
