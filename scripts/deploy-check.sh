@@ -189,7 +189,8 @@ engine run --rm --network host --user root -v "$work:/check:ro" -v "$here/tests:
     "${ca_args[@]}" -e MUSEDC_STACK=/check/client.json -e PYTHONDONTWRITEBYTECODE=1 \
     musedc:latest bash -c 'cd /tmp && /opt/musedc/.venv/bin/python -m pip install -q \
         --disable-pip-version-check "pytest>=8" && /opt/musedc/.venv/bin/python -m pytest \
-        -q -p no:cacheprovider --rootdir /tests/stack /tests/stack' >&2 ||
+        -q -p no:cacheprovider -W ignore::pytest.PytestUnknownMarkWarning \
+        --rootdir /tests/stack /tests/stack' >&2 ||
     fail "the protection tests against the stack (tests/stack)"
 # every DaCHS process answered some of those requests (each logs to logs/ or logs-i/)
 served=$(engine exec "$(ctr dachs)" sh -c 'for d in /var/lib/musedc/vo/logs /var/lib/musedc/vo/logs-*
