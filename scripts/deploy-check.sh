@@ -64,7 +64,7 @@ PY
 processes=${MUSEDC_DACHS_PROCESSES:-$(nproc)}
 password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 user_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
-viewer_host=musedc.check.test vo_host=vo.musedc.check.test
+viewer_host=musedc.check.test vo_host=vo.musedc.check.test authority=musedc.check.test
 cp docker/compose.yaml docker/Caddyfile "$work/"
 mkdir -p "$work/data" "$work/certs" "$work/backup"
 cat > "$work/.env" <<EOF
@@ -73,7 +73,7 @@ MUSEDC_HOSTNAME=$viewer_host:$https_port
 MUSEDC_VO_HOSTNAME=$vo_host:$https_port
 MUSEDC_TLS=internal
 MUSEDC_CERTS_DIR=$work/certs
-MUSEDC_VO_AUTHORITY=musedc.check.test
+MUSEDC_VO_AUTHORITY=$authority
 MUSEDC_DATA_DIR=$work/data
 MUSEDC_DASK_WORKERS=1
 MUSEDC_DACHS_PROCESSES=$processes
@@ -172,7 +172,7 @@ cat > "$work/client.json" <<EOF
  "ca": "/check/ca.crt", "password": "$user_password",
  "resolve": {"$viewer_host": "127.0.0.1", "$vo_host": "127.0.0.1"},
  "embargoed": $(product DATACUBE_FINAL_1.fits), "public": $(product minicube.fits),
- "spectrum": $(product SPECTRUM_1D_1.fits), "authority": "musedc.check.test",
+ "spectrum": $(product SPECTRUM_1D_1.fits), "authority": "$authority",
  "images": [$(psql_db -c "SELECT string_agg(image_id::text, ',') FROM qc.qc_images i
      JOIN qc.files f USING (file_id) WHERE f.filename = 'DATACUBE_FINAL_1.fits'")]}
 EOF
@@ -201,7 +201,7 @@ say "all checks from outside passed; requests answered per DaCHS process: $serve
 cat > "$work/stack.json" <<EOF
 {"engine": "${ENGINE_CMD[0]}", "containers_conf": "${CONTAINERS_CONF:-}", "work": "$work",
  "data": "$work/data", "ca": "$work/ca.crt", "vo": "https://$vo_host:$https_port",
- "resolve": "$vo_host:$https_port:127.0.0.1",
+ "resolve": "$vo_host:$https_port:127.0.0.1", "authority": "$authority",
  "db": "$(ctr db)", "viewer": "$(ctr viewer)", "proxy": "$(ctr proxy)",
  "gate": "$(ctr gate)", "dachs": "$(ctr dachs)"}
 EOF
