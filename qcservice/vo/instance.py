@@ -137,13 +137,16 @@ class Instance:
         self.rc.write_text(text)
 
     def install_files(self) -> None:
-        """Copy userconfig.rd, site metadata and the RDs into the instance."""
+        """Copy userconfig.rd, site metadata, templates and the RDs into the instance."""
         etc = self.root / "etc"
         etc.mkdir(parents=True, exist_ok=True)
         from qcservice.vo.obscore_columns import render
 
         (etc / "userconfig.rd").write_text(render((TEMPLATE_DIR / "userconfig.rd").read_text()))
         (etc / "defaultmeta.txt").write_text(self.site_meta())
+        templates = self.root / "web" / "templates"   # read before DaCHS's own
+        templates.mkdir(parents=True, exist_ok=True)
+        shutil.copy(TEMPLATE_DIR / "examples.html", templates / "examples.html")
         for rd_dir in RESOURCES_DIR.iterdir():
             if rd_dir.is_dir():
                 shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,
