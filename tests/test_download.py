@@ -25,7 +25,7 @@ from qcservice.download.archive import (
 )
 from qcservice.download.bulk import relative_paths
 from qcservice.download.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import DownloadError, Item, filename_of
+from qcservice.download.tap import DownloadError, Item, filename_of
 
 
 def _sum(data: bytes) -> str:

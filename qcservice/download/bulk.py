@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from qcservice.download.fetch import Outcome, Progress, State, fetch
-from qcservice.download.vo import DownloadError, Failure, Item, VOClient, filename_of
+from qcservice.download.tap import DownloadError, Failure, Item, VOClient, filename_of
 
 SUMS_FILE = "SHA256SUMS"
 

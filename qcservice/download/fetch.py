@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from qcservice.download.vo import Item
+from qcservice.download.tap import Item
 
 STATE_FILE = ".musedc-download.json"
 CHUNK = 1 << 20

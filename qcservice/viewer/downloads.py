@@ -19,7 +19,7 @@ from qcservice.ancillary.overlap import may_see as may_see_ancillary
 from qcservice.download.archive import ArchiveError, Member, archive_size, check_files, stream_tar
 from qcservice.download.bulk import relative_paths
 from qcservice.download.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import Item
+from qcservice.download.tap import Item
 from qcservice.storage import FINAL_CATEGORIES, human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url

@@ -1,4 +1,4 @@
-"""Stage what DaCHS publishes: JSON-lines files read by ``resources/muse/q.rd``.
+"""Stage what DaCHS publishes: JSON-lines files read by ``qcservice/vo/resources/muse/q.rd``.
 
 The qc schema is the one source. This module selects the final products (cubes and
 images) in a publishable QA state, their inputs (raw frames, master calibrations), the

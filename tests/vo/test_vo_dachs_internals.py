@@ -97,6 +97,6 @@ def test_dachs_internals_replaced_by_the_launcher_are_unchanged():
     assert not unpinned, f"dachs_launch.py replaces {sorted(unpinned)}: pin them here"
     changes = (_changes(REPLACED, found["replaced"], version)
                + _changes(RELIED_ON, found["relied_on"], version))
-    assert not changes, ("DaCHS changed what vo/dachs_launch.py replaces or relies on;"
-                         " re-read the launcher against it, then update the pins:\n"
+    assert not changes, ("DaCHS changed what the launcher (vo/dachs/dachs_launch.py) replaces"
+                         " or relies on; re-read it against DaCHS, then update the pins:\n"
                          + "\n".join(changes))

@@ -95,9 +95,10 @@ def test_republish_follows_qa_state(vo_service):
 
 def test_tap_examples_run(vo_service):
     import re
-    from pathlib import Path
 
-    rd = (Path(__file__).resolve().parents[2] / "vo" / "userconfig.rd").read_text()
+    from qcservice.vo.instance import TEMPLATE_DIR
+
+    rd = (TEMPLATE_DIR / "userconfig.rd").read_text()
     queries = re.findall(r"\.\. tapquery::\n\n(.*?)\n\t\t\]\]>", rd, re.S)
     assert len(queries) >= 6
     tap = pyvo.dal.TAPService(vo_service.tap)
