@@ -168,16 +168,15 @@ def _geometry(header: dict) -> dict:
         from astropy.io import fits
         from astropy.wcs import WCS
 
-        warnings.simplefilter("ignore")
-        hdr = fits.Header({k: v for k, v in header.items()
-                           if isinstance(v, int | float | str) and len(k) <= 8})
-        wcs = WCS(hdr).celestial
-        corners = wcs.calc_footprint(axes=(n1, n2))
+        with warnings.catch_warnings():   # astropy's WCS fixes; this block only
+            warnings.simplefilter("ignore")
+            hdr = fits.Header({k: v for k, v in header.items()
+                               if isinstance(v, int | float | str) and len(k) <= 8})
+            wcs = WCS(hdr).celestial
+            corners = wcs.calc_footprint(axes=(n1, n2))
         out["corners"] = [[float(ra), float(dec)] for ra, dec in corners]
     except Exception:  # a header without a usable WCS: no footprint
         out["corners"] = None
-    finally:
-        warnings.resetwarnings()
     if int(header.get("NAXIS", 2)) >= 3 and "CRVAL3" in header:
         step = float(header.get("CD3_3", header.get("CDELT3", 1.25)))
         first = float(header["CRVAL3"]) + (1 - float(header.get("CRPIX3", 1))) * step
