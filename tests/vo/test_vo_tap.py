@@ -77,29 +77,22 @@ def test_sia2_by_position_and_band(vo_service):
     assert not sia.search(pos=(mini["s_ra"], mini["s_dec"], 0.001), band=(2e-6, 3e-6))
 
 
-def test_publish_is_a_job_run(vo_service):
-    """``publish`` is recorded like every run (db.jobruns): closed 'finished' with the
-    products published and the report as its message."""
-    from qcservice.vo.publish import publish
-
-    report = publish(vo_service.engine, vo_service.instance)
-    with vo_service.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT status, n_done, message, finished_at IS NOT NULL AS closed, args "
-            "FROM qc.job_runs WHERE kind = 'publish' ORDER BY run_id DESC LIMIT 1")).one()
-    assert (row.status, row.n_done, row.message, row.closed) == (
-        "finished", report.products, report.describe(), True)
-    assert report.products > 0 and "Pass" in row.args["publishable"]
-
-
 def test_republish_follows_qa_state(vo_service):
     public_did = vo_service.pubdid(vo_service.public)
     file_id = int(vo_service.public.split("/")[1])
     with vo_service.engine.begin() as conn:
         conn.execute(text("UPDATE qc.qa SET state = 'Fail' WHERE file_id = :f"), {"f": file_id})
     try:
-        vo_service.republish()
+        report = vo_service.republish()
         assert public_did not in {r["obs_publisher_did"] for r in _obscore(vo_service)}
+        # recorded like every run (db.jobruns): closed 'finished', with the report
+        with vo_service.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT status, n_done, message, finished_at IS NOT NULL AS closed, args "
+                "FROM qc.job_runs WHERE kind = 'publish' ORDER BY run_id DESC LIMIT 1")).one()
+        assert (row.status, row.n_done, row.message, row.closed) == (
+            "finished", report.products, report.describe(), True)
+        assert report.products > 0 and "Pass" in row.args["publishable"]
     finally:
         with vo_service.engine.begin() as conn:
             conn.execute(text("UPDATE qc.qa SET state = 'Pass' WHERE file_id = :f"),
