@@ -26,7 +26,7 @@ from qcservice.simulate import simulate_night
 from qcservice.viewer.server import start_viewer
 from qcservice.vo.config import load_vo_config
 from qcservice.vo.instance import Instance
-from qcservice.vo.publish import publish
+from qcservice.vo.publish import PublishReport, publish
 from qcservice.vo.server import serve, stop
 
 VO_DB = "musedc_vo"
@@ -57,8 +57,8 @@ class VOService:
     def pubdid(self, accref: str) -> str:
         return f"ivo://{self.authority}/~?{accref}"
 
-    def republish(self) -> None:
-        publish(self.engine, self.instance)
+    def republish(self) -> PublishReport:
+        return publish(self.engine, self.instance)
 
 
 def _png(path: Path) -> None:

@@ -83,8 +83,16 @@ def test_republish_follows_qa_state(vo_service):
     with vo_service.engine.begin() as conn:
         conn.execute(text("UPDATE qc.qa SET state = 'Fail' WHERE file_id = :f"), {"f": file_id})
     try:
-        vo_service.republish()
+        report = vo_service.republish()
         assert public_did not in {r["obs_publisher_did"] for r in _obscore(vo_service)}
+        # recorded like every run (db.jobruns): closed 'finished', with the report
+        with vo_service.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT status, n_done, message, finished_at IS NOT NULL AS closed, args "
+                "FROM qc.job_runs WHERE kind = 'publish' ORDER BY run_id DESC LIMIT 1")).one()
+        assert (row.status, row.n_done, row.message, row.closed) == (
+            "finished", report.products, report.describe(), True)
+        assert report.products > 0 and "Pass" in row.args["publishable"]
     finally:
         with vo_service.engine.begin() as conn:
             conn.execute(text("UPDATE qc.qa SET state = 'Pass' WHERE file_id = :f"),
@@ -95,9 +103,10 @@ def test_republish_follows_qa_state(vo_service):
 
 def test_tap_examples_run(vo_service):
     import re
-    from pathlib import Path
 
-    rd = (Path(__file__).resolve().parents[2] / "vo" / "userconfig.rd").read_text()
+    from qcservice.vo.instance import TEMPLATE_DIR
+
+    rd = (TEMPLATE_DIR / "userconfig.rd").read_text()
     queries = re.findall(r"\.\. tapquery::\n\n(.*?)\n\t\t\]\]>", rd, re.S)
     assert len(queries) >= 6
     tap = pyvo.dal.TAPService(vo_service.tap)
