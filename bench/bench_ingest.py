@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
-from qcservice.ingest.fitsheader import read_headers
+from qcservice.fits.header import read_headers
 from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate
 

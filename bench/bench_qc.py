@@ -33,9 +33,9 @@ import numpy as np
 from astropy.io import fits
 from benchlib import Report, bench_arguments, best_of
 
-from qcservice.ingest.fitsheader import read_headers
+from qcservice.fits.header import read_headers
+from qcservice.fits.rawpix import quadrants
 from qcservice.qc.raw import raw_frame_qc
-from qcservice.qc.rawpix import quadrants
 from qcservice.simulate.night import write_raw_exposure
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from qcservice import __version__
-from qcservice.config import HELP, ConfigError, Settings, load_settings
+from qcservice.config import (
+    HELP,
+    Settings,
+    ViewerSettings,
+    load_settings,
+    section_help,
+)
+from qcservice.errors import MusedcError
 
 
 class Context:
@@ -15,20 +22,21 @@ class Context:
         self.settings = settings
 
 
-_SETTINGS_HELP = "\n".join(f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
+_SETTINGS_HELP = "\n".join(
+    [f"  MUSEDC_{k.upper():<22} {v}" for k, v in HELP.items()]
+    + ["[viewer] (the VO services' [vo]: 'musedc vo --help')"]
+    + [f"  {k:<29} {v}" for k, v in section_help(ViewerSettings).items()])
 
 
 class _Group(click.Group):
-    """Turns the data centre's own errors into one clear line instead of a traceback."""
+    """Turns the data centre's own errors (:class:`MusedcError`, whose message names the
+    file or setting and the problem) into one line and exit status 1, the one place that
+    does; anything else is a bug and keeps its traceback."""
 
     def invoke(self, ctx: click.Context):
-        from qcservice.db.cluster import ClusterError
-        from qcservice.db.engine import SchemaOutdated
-        from qcservice.db.migrate import MigrationError
-
         try:
             return super().invoke(ctx)
-        except (ClusterError, SchemaOutdated, MigrationError, ConfigError) as exc:
+        except MusedcError as exc:
             raise click.ClickException(str(exc)) from exc
 
 
@@ -37,7 +45,7 @@ class _Group(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="\b\nSettings (environment variables, or keys of $MUSEDC_HOME/musedc.toml):\n"
     + _SETTINGS_HELP
-    + "\n  MUSEDC_CONFIG             the TOML file (default $MUSEDC_HOME/musedc.toml)",
+    + "\n  MUSEDC_CONFIG                 the TOML file (default $MUSEDC_HOME/musedc.toml)",
 )
 @click.version_option(__version__, prog_name="musedc")
 @click.option("--home", type=click.Path(file_okay=False), default=None,
@@ -50,11 +58,8 @@ def main(ctx: click.Context, home: str | None) -> None:
     """
     from qcservice import filemodes
 
-    try:
-        ctx.obj = Context(load_settings(home=home))
-        filemodes.check(ctx.obj.settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ctx.obj = Context(load_settings(home=home))
+    filemodes.check(ctx.obj.settings)
 
 
 def _register() -> None:
@@ -63,12 +68,12 @@ def _register() -> None:
     from qcservice.demo import demo
     from qcservice.download.cli import download
     from qcservice.ingest.cli import ingest
-    from qcservice.nights import nights
+    from qcservice.nights_cli import nights
     from qcservice.qc.cli import qc
     from qcservice.reduce.cli import reduce
     from qcservice.simulate.cli import simulate
-    from qcservice.storage import storage
-    from qcservice.users import users
+    from qcservice.storage_cli import storage
+    from qcservice.users_cli import users
     from qcservice.viewer.cli import viewer
     from qcservice.vo.cli import vo
 

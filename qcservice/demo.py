@@ -161,7 +161,7 @@ def demo(obj, data_dir: Path | None, nights: int, scale: str, seed: int,
     # SIGTERM (a service manager, `kill`) ends the demo like Ctrl-C: the finally blocks
     # stop the viewer and DaCHS instead of leaving DaCHS on its port
     signal.signal(signal.SIGTERM, _terminated)
-    data_dir = data_dir or settings.home / "demo"
+    data_dir = data_dir or settings.paths.demo
     steps = 6 if vo else 5
     engine = make_engine(settings)
     every = every_days or (1 if start_night else HISTORY_EVERY_DAYS)
@@ -224,7 +224,6 @@ def _simulate_step(data_dir: Path, nights: int, scale: str, seed: int, start_nig
 
 def _catalogue_step(engine, settings, data_dir: Path, steps: int) -> None:
     from qcservice.ingest.runner import ingest_paths
-    from qcservice.qc.cli import image_root
     from qcservice.qc.run import run_qc
 
     click.echo(f"[2/{steps}] cataloguing (headers only; broken files are named and skipped)")
@@ -237,7 +236,7 @@ def _catalogue_step(engine, settings, data_dir: Path, steps: int) -> None:
     _ancillary_step(engine)
     click.echo(f"[3/{steps}] quality control of every IFU (metrics, thresholds, flags, "
                f"QA state)")
-    qc_report = run_qc(engine, image_root(settings.home),
+    qc_report = run_qc(engine, settings.paths.qc_images,
                        workers=settings.effective_workers(), progress=False)
     click.echo(f"      qc run {qc_report.run_id}: {qc_report.summary()}")
     click.echo(f"[4/{steps}] what QC did not pass")

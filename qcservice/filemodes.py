@@ -26,20 +26,21 @@ TRAVERSE_DIR_MODE = 0o711   # the service user passes through; nobody lists
 
 def secret_files(settings: Settings) -> list[Path]:
     """Every file under ``settings.home`` that holds a secret (whether it exists or not)."""
-    home, vo = settings.home, settings.home / "vo"
-    return [settings.pg_dir / "password", vo / "gavo.rc", vo / "adminpasswd",
+    paths = settings.paths
+    vo = paths.vo
+    return [paths.pg / "password", vo / "gavo.rc", vo / "adminpasswd",
             *(vo / "etc" / name for name in DACHS_PROFILES),
-            home / "viewer-demo-password", home / "musedc.toml"]
+            paths.viewer_demo_password, paths.toml]
 
 
 def private_dirs(settings: Settings) -> list[Path]:
     """Folders other accounts may not even traverse."""
-    return [settings.home / "vo" / "etc"]
+    return [settings.paths.vo / "etc"]
 
 
 def unlisted_dirs(settings: Settings) -> list[Path]:
     """Folders other accounts may traverse (the service user must) but not list."""
-    return [settings.home, settings.pg_dir, settings.home / "vo"]
+    return [settings.home, settings.paths.pg, settings.paths.vo]
 
 
 def _holds_secret(path: Path) -> bool:

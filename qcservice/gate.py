@@ -17,7 +17,6 @@ without the header.
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import quote, unquote, urlsplit
 
@@ -120,10 +119,11 @@ def production_app(settings: Settings | None = None) -> Flask:
 
     from qcservice.db import make_engine
 
-    checked = make_engine(settings or load_settings())
+    settings = settings or load_settings()
+    checked = make_engine(settings)
     url = checked.url
     checked.dispose()
-    proxies = int(os.environ.get("MUSEDC_VO_PROXIES", "0") or 0)
+    proxies = settings.vo.proxies
     return create_gate(create_engine(url, pool_size=5, max_overflow=20, pool_pre_ping=True,
                                      connect_args={"application_name": "musedc-gate"}),
                        proxies)

@@ -1,14 +1,11 @@
-"""``musedc nights``: what the catalogue holds, one line per night (newest first)."""
+"""What the catalogue holds, one line per night (newest first): ``musedc nights``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-import click
 from sqlalchemy import Engine, text
-
-from qcservice.db import make_engine
 
 _RAW = text("""
     SELECT night, ins_mode, dpr_type AS category, count(*) AS n, sum(exptime) AS exptime,
@@ -59,11 +56,3 @@ def format_counts(rows: list[NightCounts]) -> str:
         lines.append(f"{n.night}  science {n.science_exptime:7.0f} s  DIMM {dimm}\n"
                      f"    raw:      {raw}\n    products: {prod}")
     return "\n".join(lines)
-
-
-@click.command()
-@click.option("--mode", default=None, help="Only this INS MODE, e.g. WFM-NOAO-N.")
-@click.pass_obj
-def nights(obj, mode: str | None) -> None:
-    """List the catalogued nights, newest first, with frame and product counts."""
-    click.echo(format_counts(night_counts(make_engine(obj.settings), mode)))

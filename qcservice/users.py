@@ -8,14 +8,12 @@ scrypt hashes (``werkzeug.security``), never in clear.
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass
 
-import click
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from qcservice.db import make_engine
+from qcservice.errors import MusedcError
 
 ROLES = ("reader", "qc_scientist", "admin")
 _HASH_METHOD = "scrypt"
@@ -29,7 +27,7 @@ def _dummy_hash() -> str:
     return generate_password_hash("not a password", method=_HASH_METHOD)
 
 
-class UserError(ValueError):
+class UserError(MusedcError, ValueError):
     """A user or group does not exist, or a request about them makes no sense."""
 
 
@@ -192,141 +190,3 @@ def list_groups(conn: Connection) -> list[dict]:
         "SELECT g.name, g.kind, count(ug.user_id) AS members FROM qc.groups g "
         "LEFT JOIN qc.user_groups ug USING (group_id) GROUP BY g.group_id ORDER BY g.name"))
     return [dict(r._mapping) for r in rows]
-
-
-# ---------------------------------------------------------------------------- the CLI
-
-
-def _engine(obj) -> Engine:
-    return make_engine(obj.settings)
-
-
-def _read_password(stdin: bool) -> str:
-    if stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-
-def _run(obj, action) -> None:
-    engine = _engine(obj)
-    try:
-        with engine.begin() as conn:
-            action(conn)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _sync_vo(engine)
-
-
-def _sync_vo(engine: Engine) -> None:
-    """Copy the change into DaCHS at once when this database has a DaCHS instance, so
-    one command manages the viewer's and the VO services' users."""
-    with engine.connect() as conn:
-        has_dachs = conn.execute(text("SELECT to_regclass('dc.users') IS NOT NULL")
-                                 ).scalar_one()
-    if has_dachs:
-        from qcservice.vo.accounts import sync_users
-
-        users, memberships = sync_users(engine)
-        click.echo(f"VO services (DaCHS): {users} users, {memberships} group memberships")
-
-
-@click.group()
-def users() -> None:
-    """Users and groups of the data centre (viewer logins, VO rights)."""
-
-
-@users.command("add")
-@click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True)
-@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@click.option("--no-password", is_flag=True, help="Create without a password (no login).")
-@click.pass_obj
-def users_add(obj, username: str, role: str, password_stdin: bool, no_password: bool) -> None:
-    """Create USERNAME with a role and a password."""
-    password = None if no_password else _read_password(password_stdin)
-    _run(obj, lambda c: add_user(c, username, role, password))
-    click.echo(f"user {username} ({role}) created")
-
-
-@users.command("passwd")
-@click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@click.pass_obj
-def users_passwd(obj, username: str, password_stdin: bool) -> None:
-    """Set USERNAME's password."""
-    password = _read_password(password_stdin)
-    _run(obj, lambda c: set_password(c, username, password))
-    click.echo(f"password of {username} changed")
-
-
-@users.command("role")
-@click.argument("username")
-@click.argument("role", type=click.Choice(ROLES))
-@click.pass_obj
-def users_role(obj, username: str, role: str) -> None:
-    """Give USERNAME the role ROLE."""
-    _run(obj, lambda c: set_role(c, username, role))
-    click.echo(f"{username} is now {role}")
-
-
-@users.command("deactivate")
-@click.argument("username")
-@click.pass_obj
-def users_deactivate(obj, username: str) -> None:
-    """Lock USERNAME out of the viewer and the VO services (kept for the audit trail)."""
-    _run(obj, lambda c: set_active(c, username, False))
-    click.echo(f"{username} deactivated")
-
-
-@users.command("activate")
-@click.argument("username")
-@click.pass_obj
-def users_activate(obj, username: str) -> None:
-    """Let a deactivated USERNAME log in again."""
-    _run(obj, lambda c: set_active(c, username, True))
-    click.echo(f"{username} activated")
-
-
-@users.command("list")
-@click.pass_obj
-def users_list(obj) -> None:
-    """List the users, their roles and groups."""
-    with _engine(obj).connect() as conn:
-        for u in list_users(conn):
-            state = "" if u["active"] else " (inactive)"
-            pw = "" if u["has_password"] else " (no password)"
-            click.echo(f"{u['username']:<20} {u['role']:<13} {u['groups'] or '-'}{state}{pw}")
-
-
-@users.group("group")
-def users_group() -> None:
-    """Add users to groups or take them out."""
-
-
-@users_group.command("add")
-@click.argument("username")
-@click.argument("group")
-@click.pass_obj
-def group_add(obj, username: str, group: str) -> None:
-    """Put USERNAME in GROUP (created when missing)."""
-    _run(obj, lambda c: add_to_group(c, username, group))
-    click.echo(f"{username} is in {group}")
-
-
-@users_group.command("remove")
-@click.argument("username")
-@click.argument("group")
-@click.pass_obj
-def group_remove(obj, username: str, group: str) -> None:
-    """Take USERNAME out of GROUP."""
-    _run(obj, lambda c: remove_from_group(c, username, group))
-    click.echo(f"{username} left {group}")
-
-
-@users.command("groups")
-@click.pass_obj
-def users_groups(obj) -> None:
-    """List the groups and how many members each has."""
-    with _engine(obj).connect() as conn:
-        for g in list_groups(conn):
-            click.echo(f"{g['name']:<20} {g['kind']:<11} {g['members']} member(s)")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from support import fresh_database
 
 from qcservice.config import Settings
-from qcservice.ingest.fitsheader import MAX_HEADER_BLOCKS, parse_card, read_headers
+from qcservice.fits.header import MAX_HEADER_BLOCKS, parse_card, read_headers
 from qcservice.ingest.runner import ingest_paths
 from qcservice.qc.run import run_qc
 from qcservice.simulate import simulate_night

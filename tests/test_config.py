@@ -47,3 +47,45 @@ def test_bad_toml_is_named(tmp_path: Path) -> None:
     (tmp_path / "musedc.toml").write_text("pg_port = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings({"MUSEDC_HOME": str(tmp_path)})
+
+
+def test_sections_from_toml_or_environment_alike(tmp_path: Path) -> None:
+    from qcservice.vo.config import load_vo_config
+
+    (tmp_path / "musedc.toml").write_text(
+        'project = "GTO"\n[vo]\nport = 8191\npublishable = ["Pass"]\n'
+        '[viewer]\nvo_url = "https://vo.example.org/"\nfiles_by_proxy = true\n')
+    s = load_settings({"MUSEDC_HOME": str(tmp_path), "MUSEDC_VO_AUTHORITY": "example.org"})
+    assert s.vo.port == 8191 and s.vo.publishable == ("Pass",)
+    assert s.vo.authority == "example.org"
+    assert s.viewer.vo_url == "https://vo.example.org/" and s.viewer.files_by_proxy is True
+    vo = load_vo_config(s)   # the section as loaded, nothing read again
+    assert vo.port == 8191 and vo.root == tmp_path / "vo" == s.paths.vo
+    s = load_settings({"MUSEDC_HOME": str(tmp_path), "MUSEDC_VO_PORT": "8192"})
+    assert s.vo.port == 8192   # the environment wins over the file
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("[vo]\nprot = 1\n", r"unknown settings \['prot'\] in \[vo\]"),
+    ("[vo]\nport = \"many\"\n", "MUSEDC_VO_PORT='many'"),
+    ("vo = 3\n", r"vo must be a table"),
+])
+def test_bad_sections_are_named(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "musedc.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"MUSEDC_HOME": str(tmp_path)})
+
+
+def test_settings_are_read_in_config_only() -> None:
+    """No module but config reads a setting from the process environment (copying the
+    whole environment for a child process is fine: that passes it on)."""
+    import re
+
+    import qcservice
+
+    package = Path(qcservice.__file__).parent
+    reads = re.compile(r"os\.environ\s*(\.get\(|\[)|os\.getenv\(|environ\.get\(")
+    found = [f"{path.relative_to(package)}:{n}" for path in package.rglob("*.py")
+             if path.name != "config.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if reads.search(line)]
+    assert found == []

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from qcservice.download.archive import (
+from qcservice.delivery.archive import (
     ArchiveError,
     Member,
     archive_size,
     check_files,
     stream_tar,
 )
-from qcservice.download.bulk import relative_paths
-from qcservice.download.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import DownloadError, Item, filename_of
+from qcservice.delivery.items import Item, relative_paths
+from qcservice.delivery.script import ScriptFile, file_url, make_script
+from qcservice.download.vo import DownloadError, filename_of
 
 
 def _sum(data: bytes) -> str:

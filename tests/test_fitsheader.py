@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 from musefits import write_raw
 
-from qcservice.ingest.fitsheader import FitsFormatError, parse_card, read_headers
+from qcservice.fits.header import FitsFormatError, parse_card, read_headers
 
 
 def _same(a: object, b: object) -> bool:

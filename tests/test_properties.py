@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from musefits import write_master, write_raw
 
+from qcservice.fits.header import FitsFormatError, parse_card, read_headers
 from qcservice.ingest.classify import Classified
-from qcservice.ingest.fitsheader import FitsFormatError, parse_card, read_headers
 from qcservice.ingest.runner import read_one
 from qcservice.qc.evaluate import Verdict, evaluate
 from qcservice.qc.thresholds import Threshold, ThresholdSet

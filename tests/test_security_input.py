@@ -14,7 +14,7 @@ import pytest
 from astropy.io import fits
 from sqlalchemy import text
 
-from qcservice.ingest.fitsheader import (
+from qcservice.fits.header import (
     BLOCK,
     CARD,
     MAX_HEADER_BLOCKS,

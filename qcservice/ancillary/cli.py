@@ -46,14 +46,10 @@ def ancillary_add(obj, files: tuple[str, ...], collection: str, group: str | Non
     Registering a file again updates it in place. A file that cannot be read is named
     with the reason and the others go on; the exit status is 1 when any failed.
     """
-    from qcservice.ancillary.reader import AncillaryError
     from qcservice.ancillary.register import Rights, register_files
 
-    try:
-        outcomes = register_files(make_engine(obj.settings), files, collection,
-                                  Rights(group, release))
-    except AncillaryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    outcomes = register_files(make_engine(obj.settings), files, collection,
+                              Rights(group, release))
     for outcome in outcomes:
         click.echo(outcome.describe(), err=outcome.action == "failed")
     failed = sum(1 for o in outcomes if o.action == "failed")

@@ -12,13 +12,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from qcservice.errors import MusedcError
+
 Corners = list[tuple[float, float]]
 
 # a catalogue of one source, or of sources on a line, still gets an area
 CATALOGUE_PAD_DEG = 1.0 / 3600
 
 
-class FootprintError(ValueError):
+class FootprintError(MusedcError, ValueError):
     """No footprint can be derived (no celestial WCS, no coordinates)."""
 
 

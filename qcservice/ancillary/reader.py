@@ -21,6 +21,7 @@ from qcservice.ancillary.footprint import (
     centre,
     wcs_footprint,
 )
+from qcservice.errors import MusedcError
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz")
 TABLE_FORMATS = {".xml": "votable", ".vot": "votable", ".votable": "votable",
@@ -34,7 +35,7 @@ DEC_NAMES = ("dec", "dec_deg", "decdeg", "dej2000", "_dej2000", "decj2000", "de_
              "dec_icrs", "dec2000", "delta_j2000", "delta")
 
 
-class AncillaryError(ValueError):
+class AncillaryError(MusedcError, ValueError):
     """A file cannot be registered as ancillary data; the message names file and reason."""
 
 

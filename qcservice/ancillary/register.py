@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, text
 
 from qcservice.ancillary.footprint import spoly_literal
 from qcservice.ancillary.reader import AncillaryError, read_facts
-from qcservice.ingest.runner import sha256_of
+from qcservice.fits.checksum import sha256_of
 
 COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 

@@ -6,9 +6,9 @@ import os
 
 import click
 
-from qcservice.db.cluster import ClusterError, EmbeddedCluster
+from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import database_url, make_engine
-from qcservice.db.migrate import MigrationError, applied_versions, apply_migrations
+from qcservice.db.migrate import applied_versions, apply_migrations
 
 
 def _cluster(obj) -> EmbeddedCluster:
@@ -32,10 +32,7 @@ def db() -> None:
 def start(obj) -> None:
     """Create (first time) and start the embedded PostgreSQL."""
     cluster = _cluster(obj)
-    try:
-        started = cluster.start()
-    except ClusterError as exc:
-        raise click.ClickException(str(exc)) from exc
+    started = cluster.start()
     click.echo("started" if started else "already running")
     click.echo(cluster.status().describe())
 
@@ -44,10 +41,7 @@ def start(obj) -> None:
 @click.pass_obj
 def stop(obj) -> None:
     """Stop the embedded PostgreSQL (fast shutdown: open transactions roll back)."""
-    try:
-        stopped = _cluster(obj).stop()
-    except ClusterError as exc:
-        raise click.ClickException(str(exc)) from exc
+    stopped = _cluster(obj).stop()
     click.echo("stopped" if stopped else "not running")
 
 
@@ -82,11 +76,8 @@ def status(obj) -> None:
 @click.pass_obj
 def migrate(obj) -> None:
     """Apply the pending migrations of sql/ in order (idempotent)."""
-    try:
-        engine = make_engine(obj.settings, ensure_schema=False)
-        done = apply_migrations(engine)
-    except (ClusterError, MigrationError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(obj.settings, ensure_schema=False)
+    done = apply_migrations(engine)
     for m in done:
         click.echo(f"applied {m.filename}")
     if not done:
@@ -98,10 +89,7 @@ def migrate(obj) -> None:
 @click.pass_obj
 def url(obj, show_password: bool) -> None:
     """Print the SQLAlchemy URL of the database (for scripts and psql)."""
-    try:
-        text = database_url(obj.settings)
-    except ClusterError as exc:
-        raise click.ClickException(str(exc)) from exc
+    text = database_url(obj.settings)
     if not show_password and obj.settings.embedded:
         text = text.replace(EmbeddedCluster(obj.settings).password(), "***")
     click.echo(text)

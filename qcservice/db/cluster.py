@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from qcservice import filemodes
 from qcservice.config import Settings
+from qcservice.errors import MusedcError
 from qcservice.serviceuser import service_account, switch_kwargs
 
 DB_NAME = "musedc"
@@ -37,7 +38,7 @@ def _write_secret(path: Path, content: str) -> None:
         fh.write(content)
 
 
-class ClusterError(RuntimeError):
+class ClusterError(MusedcError, RuntimeError):
     """The embedded cluster cannot be created, started or reached."""
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from qcservice.config import Settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.migrate import apply_migrations, pending_migrations
+from qcservice.errors import MusedcError
 
 
-class SchemaOutdated(RuntimeError):
+class SchemaOutdated(MusedcError, RuntimeError):
     """The database lacks migrations that this code needs."""
 
 

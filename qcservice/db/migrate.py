@@ -16,11 +16,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from qcservice.errors import MusedcError
+
 _LOCK_KEY = 0x6D757365  # "muse": one advisory lock for all migrators
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
-class MigrationError(RuntimeError):
+class MigrationError(MusedcError, RuntimeError):
     """The migration files or the recorded history are inconsistent."""
 
 

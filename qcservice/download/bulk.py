@@ -8,19 +8,16 @@ selection share a name); ``DEST/SHA256SUMS`` lists what was verified, for
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
+from qcservice.delivery.items import SUMS_FILE, Item, relative_paths
 from qcservice.download.fetch import Outcome, Progress, State, fetch
-from qcservice.download.vo import DownloadError, Failure, Item, VOClient, filename_of
-
-SUMS_FILE = "SHA256SUMS"
+from qcservice.download.vo import DownloadError, Failure, VOClient, filename_of
 
 
 class _Stopped(Exception):
@@ -68,21 +65,6 @@ def _locate(client: VOClient, did: str,
                     checksum)
     except (DownloadError, OSError) as exc:
         return Failure(did, str(exc))
-
-
-def relative_paths(items: list[Item]) -> list[str]:
-    """Where each item goes under DEST: its name, or ``<id>/<name>`` when names clash."""
-    clash = {k for k, v in Counter(i.filename for i in items).items() if v > 1}
-    out = []
-    for item in items:
-        if item.filename in clash:
-            parent = unquote(urlsplit(item.url).path.rstrip("/").rsplit("/", 2)[-2])
-            if parent in ("", ".", "..") or "\\" in parent or "/" in parent:
-                parent = hashlib.sha256(item.did.encode()).hexdigest()[:12]  # never outside
-            out.append(f"{parent}/{item.filename}")
-        else:
-            out.append(item.filename)
-    return out
 
 
 def _write_sums(dest: Path, outcomes: list[Outcome]) -> None:

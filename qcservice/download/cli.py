@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import netrc
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 import requests
 
+from qcservice.config import environment
 from qcservice.download.bulk import download as run_download
 from qcservice.download.vo import DownloadError, VOClient
 
@@ -79,13 +79,10 @@ def download(query: str, dest: Path, parallel: int, service: str, user: str | No
     """
     password = None
     if user is not None:
-        password = os.environ.get(PASSWORD_ENV) or click.prompt(
+        password = environment().get(PASSWORD_ENV) or click.prompt(
             f"Password of {user}", hide_input=True, err=True)
-    try:
-        client = VOClient(service, make_session(service, user, password, netrc_file))
-        report = run_download(client, query, dest, parallel, _bar(quiet), maxrec)
-    except DownloadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    client = VOClient(service, make_session(service, user, password, netrc_file))
+    report = run_download(client, query, dest, parallel, _bar(quiet), maxrec)
     click.echo(report.describe())
     if not report.ok:
         raise SystemExit(1)

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from qcservice.download.vo import Item
+from qcservice.delivery.items import Item
+from qcservice.fits.checksum import sha256_file, sha256_of
 
 STATE_FILE = ".musedc-download.json"
 CHUNK = 1 << 20
@@ -68,21 +69,6 @@ class State:
             tmp.replace(self.path)
 
 
-def sha256_file(path: Path, limit: int | None = None) -> hashlib._Hash:
-    """The running SHA-256 of the first ``limit`` bytes (all when None) of ``path``."""
-    digest = hashlib.sha256()
-    left = limit
-    with open(path, "rb") as fh:
-        while left is None or left > 0:
-            chunk = fh.read(CHUNK if left is None else min(CHUNK, left))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-    return digest
-
-
 def _refusal(resp: requests.Response, url: str) -> str:
     host = urlsplit(url).hostname
     if resp.status_code == 401:
@@ -100,7 +86,7 @@ def _existing(target: Path, rel: str, item: Item, state: State) -> Outcome | Non
     if state.is_complete(rel, target, item):
         return Outcome(item, rel, "complete", verified=item.checksum is not None)
     if item.checksum is not None:
-        if "sha256:" + sha256_file(target).hexdigest() == item.checksum:
+        if sha256_of(target) == item.checksum:
             state.record(rel, target, item.checksum)
             return Outcome(item, rel, "complete", verified=True)
     elif item.size is not None and target.stat().st_size == item.size:

@@ -14,25 +14,16 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from qcservice.errors import MusedcError
+
 DID_COLUMNS = ("obs_publisher_did", "publisher_did", "pub_did")
 DATALINK_PATH = "muse/q/dl/dlmeta"
 CHECKSUM_TABLE = "muse.file_checksums"
 _BATCH = 100
 
 
-class DownloadError(RuntimeError):
+class DownloadError(MusedcError, RuntimeError):
     """The query, the services or the destination do not allow the download to start."""
-
-
-@dataclass(frozen=True)
-class Item:
-    """One file to fetch: its publisher DID, #this URL, name and what to expect."""
-
-    did: str
-    url: str
-    filename: str
-    size: int | None
-    checksum: str | None     # 'sha256:<hex>' taken at ingest, None when none was
 
 
 @dataclass(frozen=True)

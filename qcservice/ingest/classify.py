@@ -15,7 +15,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from qcservice.ingest.fitsheader import Header, RawValue
+from qcservice.errors import MusedcError
+from qcservice.fits.header import Header, RawValue
 from qcservice.ingest.harvest import harvest_qc
 
 NIGHT_OFFSET = dt.timedelta(hours=12)
@@ -24,7 +25,7 @@ _IFU_SUFFIX = re.compile(r"-(\d\d)\.fits(\.fz)?$")
 _PROVENANCE = re.compile(r"^ESO PRO REC(\d+) (RAW|CAL)(\d+) (NAME|CATG|DATAMD5)$")
 
 
-class Rejected(ValueError):
+class Rejected(MusedcError, ValueError):
     """The file cannot be catalogued; the message says why."""
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from qcservice.ingest.fitsheader import Header, RawValue
+from qcservice.fits.header import Header, RawValue
 from qcservice.ingest.qcdict import dictionary_units
 
 _INDEXED = re.compile(r"^([A-Z][A-Z_]*?)(\d+)$")

@@ -10,7 +10,6 @@ skipped without being opened: a rerun over the same tree does no work and adds n
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import multiprocessing as mp
 import os
 import sys
@@ -26,8 +25,9 @@ from tqdm import tqdm
 from qcservice.db.engine import CONNECTION_LOST
 from qcservice.db.jobruns import count_progress, job_run
 from qcservice.db.schema import tables
+from qcservice.fits.checksum import sha256_of
+from qcservice.fits.header import FitsFormatError, read_headers
 from qcservice.ingest.classify import Classified, Rejected, classify
-from qcservice.ingest.fitsheader import FitsFormatError, read_headers
 from qcservice.ingest.store import FileFacts, record_failure, relink_provenance, store_file
 from qcservice.lifetime import die_with_parent
 
@@ -94,14 +94,6 @@ def collect(paths: Iterable[str | Path]) -> Iterator[Candidate]:
             yield _candidate(path)
         else:
             yield Candidate(str(path), error="no such file or directory")
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(8 << 20):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
 
 
 def read_one(args: tuple[str, bool, int]) -> tuple[str, Classified | str, str | None]:

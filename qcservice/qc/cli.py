@@ -59,7 +59,7 @@ def run(obj, night: str | None, since: str | None, all_nights: bool, workers: in
     settings = obj.settings
     engine = make_engine(settings)
     try:
-        report = run_qc(engine, image_root(settings.home), night_from=first, night_to=last,
+        report = run_qc(engine, settings.paths.qc_images, night_from=first, night_to=last,
                         workers=workers or settings.effective_workers(), scheduler=scheduler,
                         progress=sys.stderr.isatty() if progress is None else progress)
     except CONNECTION_LOST as exc:
@@ -70,11 +70,6 @@ def run(obj, night: str | None, since: str | None, all_nights: bool, workers: in
     click.echo(f"qc run {report.run_id}: {report.summary()}")
     if not report.ok:
         sys.exit(1)
-
-
-def image_root(home: Path) -> Path:
-    """Where QC images and plots are written."""
-    return home / "qc-images"
 
 
 @qc.command()
@@ -106,12 +101,9 @@ def thresholds(obj, files: tuple[Path, ...]) -> None:
     valid_from: loading a file again updates its rows.
     """
     from qcservice.db.schema import tables
-    from qcservice.qc.thresholds import ThresholdError, sync
+    from qcservice.qc.thresholds import sync
 
     engine = make_engine(obj.settings)
-    try:
-        with engine.begin() as conn:
-            n = sync(conn, tables(engine), list(files) or None)
-    except ThresholdError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with engine.begin() as conn:
+        n = sync(conn, tables(engine), list(files) or None)
     click.echo(f"{n} thresholds loaded")

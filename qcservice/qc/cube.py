@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import least_squares
 
-from qcservice.ingest.fitsheader import Header, read_headers
+from qcservice.fits.header import Header, read_headers
 from qcservice.qc.result import Metric
 
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)

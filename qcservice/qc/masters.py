@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from qcservice.ingest.fitsheader import read_headers
+from qcservice.fits.header import read_headers
 from qcservice.qc import preview
 from qcservice.qc.raw import dead_slices
 from qcservice.qc.result import Metric, TaskResult

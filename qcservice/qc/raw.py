@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qcservice.ingest.fitsheader import Header, read_headers
-from qcservice.qc import preview
-from qcservice.qc.rawpix import (
+from qcservice.fits.header import Header, read_headers
+from qcservice.fits.rawpix import (
     Quadrant,
     clipped_stats,
     count_saturated,
@@ -29,6 +28,7 @@ from qcservice.qc.rawpix import (
     quadrants,
     sample_rows,
 )
+from qcservice.qc import preview
 from qcservice.qc.result import Metric, TaskResult
 
 N_SLICE = 48

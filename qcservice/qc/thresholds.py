@@ -22,12 +22,13 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 
 from qcservice.db.schema import Tables
+from qcservice.errors import MusedcError
 
 LIMITS = ("nominal", "warn_low", "warn_high", "error_low", "error_high")
 _KEYS = {"metric", "flag", "ins_mode", "ifu", "subunit", "unit", "comment", *LIMITS}
 
 
-class ThresholdError(ValueError):
+class ThresholdError(MusedcError, ValueError):
     """A threshold file is malformed."""
 
 

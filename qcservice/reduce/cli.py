@@ -70,7 +70,7 @@ def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir,
     engine = make_engine(settings)
     try:
         report = run_reduce(
-            engine, (work_dir or settings.home / "reduced").resolve(),
+            engine, (work_dir or settings.paths.reduced).resolve(),
             night_from=_date(night, "--night") or _date(since, "--since"),
             night_to=_date(night, "--night"), ifus=_ifus(ifu_list), steps=chosen,
             static_dir=static_dir, workers=workers or settings.effective_workers(),

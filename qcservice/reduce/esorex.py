@@ -19,12 +19,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qcservice.errors import MusedcError
 from qcservice.reduce.associate import RunSpec, product_name
 
 _LOG_TAIL = 20000
 
 
-class EsorexMissing(RuntimeError):
+class EsorexMissing(MusedcError, RuntimeError):
     """esorex is not installed."""
 
 

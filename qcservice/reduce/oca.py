@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from qcservice.errors import MusedcError
+
 OCA_GLOB = "/usr/share/cpl-plugins/muse-*/gasgano/config/muse.oca"
 _TOKEN = re.compile(r'\s*(?:(?P<str>"[^"]*")|(?P<num>-?\d+\.?\d*)|'
                     r'(?P<op>==|!=|<=|>=|[()<>])|(?P<name>[A-Za-z_][\w.\-]*))')
 
 
-class OcaError(ValueError):
+class OcaError(MusedcError, ValueError):
     """The rule file cannot be read or holds something this reader does not know."""
 
 

@@ -6,35 +6,32 @@ serve``). Nothing touches the database at import time.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, Response, g, render_template
 from sqlalchemy import Engine
 
-from qcservice.config import Settings
+from qcservice.config import DEFAULT_VO_URL, Settings
 from qcservice.viewer.auth import here
-
-DEFAULT_VO_URL = "http://127.0.0.1:8090/"
-DEFAULT_DATALINK = "{vo}muse/q/dl/dlmeta?ID={pubdid}"
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
                config: dict[str, Any] | None = None) -> Flask:
     """The viewer app for ``settings`` (or an existing ``engine``), ``config`` overriding.
 
-    ``MUSEDC_VO_URL`` (default http://127.0.0.1:8090/) is where the VO services are;
-    ``MUSEDC_VO_DATALINK`` the DataLink URL template of a product ({vo}, {file_id},
-    {filename}, {pubdid}: its publisher DID, URL-encoded).
+    Its configuration comes from ``settings.viewer`` (where the VO services are, the
+    DataLink template of a product, ...) and the VO authority of publisher DIDs.
     """
     from qcservice.viewer import auth, calib, cube, db, files, pages, plots, summary, validate
     from qcservice.viewer import errors as viewer_errors
 
     app = Flask(__name__)
     app.config.update(
-        VO_URL=os.environ.get("MUSEDC_VO_URL") or DEFAULT_VO_URL,
-        PUBLIC_URL=os.environ.get("MUSEDC_VIEWER_URL") or None,
-        DATALINK_TEMPLATE=os.environ.get("MUSEDC_VO_DATALINK") or DEFAULT_DATALINK,
+        VO_URL=settings.viewer.vo_url or DEFAULT_VO_URL,
+        PUBLIC_URL=settings.viewer.public_url or None,
+        DATALINK_TEMPLATE=settings.viewer.datalink, VO_AUTHORITY=settings.vo.authority,
+        ARCHIVE_MAX_BYTES=settings.viewer.archive_max_bytes or None,
+        FILES_BY_PROXY=settings.viewer.files_by_proxy,
         SESSION_HOURS=12, DEFAULT_PROJECT=settings.project,
         MAX_CONTENT_LENGTH=64 * 1024, TEMPLATES_AUTO_RELOAD=False)
     app.config.update(config or {})

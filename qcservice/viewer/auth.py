@@ -29,6 +29,7 @@ from flask import (
 )
 from sqlalchemy import text
 
+from qcservice.config import DEFAULT_VIEWER_URL
 from qcservice.users import authenticate, load_user
 from qcservice.viewer import throttle
 from qcservice.viewer.db import get_conn, row
@@ -136,9 +137,7 @@ def public_url() -> str:
     configuration only (``MUSEDC_VIEWER_URL``, else the address the server listens on,
     else the VO services' default for it), never the request's Host or X-Forwarded-Host,
     which a client may set to its own host to collect the password the script sends."""
-    from qcservice.vo.config import VOConfig
-
-    configured = current_app.config.get("PUBLIC_URL") or VOConfig.viewer_url
+    configured = current_app.config.get("PUBLIC_URL") or DEFAULT_VIEWER_URL
     return configured.rstrip("/") + "/"
 
 

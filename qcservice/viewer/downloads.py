@@ -8,7 +8,6 @@ credentials. Every file goes through ``qc.may_see``; a hidden one answers 404.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from pathlib import Path
 
@@ -16,10 +15,9 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 
 from qcservice.ancillary.overlap import for_product
 from qcservice.ancillary.overlap import may_see as may_see_ancillary
-from qcservice.download.archive import ArchiveError, Member, archive_size, check_files, stream_tar
-from qcservice.download.bulk import relative_paths
-from qcservice.download.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import Item
+from qcservice.delivery.archive import ArchiveError, Member, archive_size, check_files, stream_tar
+from qcservice.delivery.items import Item, relative_paths
+from qcservice.delivery.script import ScriptFile, file_url, make_script
 from qcservice.storage import FINAL_CATEGORIES, human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url
@@ -60,11 +58,9 @@ def _latest_night() -> dt.date:
 
 
 def archive_cap() -> int:
-    """Largest archive streamed: ARCHIVE_MAX_BYTES of the app, $MUSEDC_ARCHIVE_MAX_BYTES,
+    """Largest archive streamed: ARCHIVE_MAX_BYTES of the app (MUSEDC_ARCHIVE_MAX_BYTES),
     else 2 GB."""
-    configured = current_app.config.get("ARCHIVE_MAX_BYTES") or os.environ.get(
-        "MUSEDC_ARCHIVE_MAX_BYTES")
-    return int(configured) if configured else ARCHIVE_MAX_BYTES
+    return int(current_app.config.get("ARCHIVE_MAX_BYTES") or ARCHIVE_MAX_BYTES)
 
 
 def selected_files(ids: list[int]) -> list[dict]:
@@ -154,7 +150,7 @@ def archive() -> Response:
 def _send(path: str, filename: str, mime: str = "application/octet-stream") -> Response:
     if not Path(path).is_file():
         abort(404, "the file is no longer on disk")
-    if os.environ.get("MUSEDC_FILES_BY_PROXY", "").lower() in ("1", "true", "yes"):
+    if current_app.config.get("FILES_BY_PROXY"):
         return by_proxy(path, filename, mime)  # access decided above; the proxy sends it
     return send_file(path, mimetype=mime, as_attachment=True, download_name=filename,
                      conditional=True, max_age=0)

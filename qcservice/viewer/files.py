@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from urllib.parse import quote
 
 from flask import (
@@ -102,11 +101,10 @@ def datalink_url(rec: dict) -> str | None:
     """The DataLink of a product in the VO services, or None for raw frames."""
     if rec["kind"] != "product":
         return None
-    from qcservice.vo.config import VOConfig
     from qcservice.vo.stage import accref, standard_pub_did
 
     template = current_app.config["DATALINK_TEMPLATE"]
-    authority = os.environ.get("MUSEDC_VO_AUTHORITY") or VOConfig.authority
-    did = standard_pub_did(authority, accref(rec["file_id"], rec["filename"]))
+    did = standard_pub_did(current_app.config["VO_AUTHORITY"],
+                           accref(rec["file_id"], rec["filename"]))
     return template.format(vo=current_app.config["VO_URL"], file_id=rec["file_id"],
                            filename=rec["filename"], pubdid=quote(did, safe=""))

@@ -40,9 +40,9 @@ def raw_preview_png(path: str) -> bytes | None:
     demand for the frames QC does not check (science, standard stars): strided reads of
     the memory-mapped data, so a full-size 860 MB frame costs a few MB. None when the
     file has no CHAN extension that can be read."""
-    from qcservice.ingest.fitsheader import read_headers
+    from qcservice.fits.header import read_headers
+    from qcservice.fits.rawpix import map_chan, physical
     from qcservice.qc import preview
-    from qcservice.qc.rawpix import map_chan, physical
 
     try:
         thumbs = {int(h.extname[4:]): preview.thumbnail(map_chan(path, h), physical)

@@ -86,7 +86,7 @@ class DemoViewer:
 
 def demo_password(settings: Settings) -> str:
     """The demo login's password: generated once, kept in $MUSEDC_HOME/viewer-demo-password."""
-    path = settings.home / "viewer-demo-password"
+    path = settings.paths.viewer_demo_password
     if path.is_file():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

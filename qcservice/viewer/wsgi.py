@@ -29,7 +29,6 @@ started once rather than by every worker at the same time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,34 +36,35 @@ from urllib.parse import urlsplit
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from qcservice.config import ConfigError, load_settings
-from qcservice.viewer import DEFAULT_DATALINK, create_app
+from qcservice.config import ConfigError, Settings, ViewerSettings, load_settings
+from qcservice.viewer import create_app
 
 _FALSE = ("", "0", "false", "no", "off")
 
 
-def production_config(env: Mapping[str, str]) -> dict[str, Any]:
-    """Flask settings of the production viewer from ``env``; ConfigError when one is wrong."""
-    debug = env.get("FLASK_DEBUG", "")
-    if debug.strip().lower() not in _FALSE:
-        raise ConfigError(f"FLASK_DEBUG={debug!r}: the production viewer never runs in debug "
-                          f"mode (it would show tracebacks to anyone); unset FLASK_DEBUG")
-    vo_url = _public_url(env, "MUSEDC_VO_URL", "of the VO services (e.g. "
+def production_config(source: Settings | Mapping[str, str]) -> dict[str, Any]:
+    """Flask settings of the production viewer from the viewer section of ``source``
+    (settings, or an environment to load them from); ConfigError when one is wrong."""
+    settings = source if isinstance(source, Settings) else load_settings(source)
+    viewer = settings.viewer
+    if viewer.debug.strip().lower() not in _FALSE:
+        raise ConfigError(f"FLASK_DEBUG={viewer.debug!r}: the production viewer never runs in "
+                          f"debug mode (it would show tracebacks to anyone); unset FLASK_DEBUG")
+    vo_url = _public_url(viewer.vo_url, "MUSEDC_VO_URL", "of the VO services (e.g. "
                          "https://vo.example.org/)")
-    viewer_url = _public_url(env, "MUSEDC_VIEWER_URL", "of this viewer, for the download "
-                             "scripts it writes (e.g. https://musedc.example.org/)")
+    viewer_url = _public_url(viewer.public_url, "MUSEDC_VIEWER_URL", "of this viewer, for the "
+                             "download scripts it writes (e.g. https://musedc.example.org/)")
     return {
         "DEBUG": False, "TESTING": False, "PROPAGATE_EXCEPTIONS": False,
         "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax", "PREFERRED_URL_SCHEME": "https",
         "VO_URL": vo_url.rstrip("/") + "/", "PUBLIC_URL": viewer_url.rstrip("/") + "/",
-        "DATALINK_TEMPLATE": env.get("MUSEDC_VO_DATALINK") or DEFAULT_DATALINK,
-        "TRUSTED_PROXIES": trusted_proxies(env),
+        "TRUSTED_PROXIES": trusted_proxies(viewer),
     }
 
 
-def _public_url(env: Mapping[str, str], name: str, what: str) -> str:
-    url = env.get(name, "").strip()
+def _public_url(url: str, name: str, what: str) -> str:
+    url = url.strip()
     if not url:
         raise ConfigError(f"{name} is not set: the production viewer needs the public base "
                           f"URL {what}")
@@ -74,9 +74,9 @@ def _public_url(env: Mapping[str, str], name: str, what: str) -> str:
     return url
 
 
-def trusted_proxies(env: Mapping[str, str]) -> int:
+def trusted_proxies(viewer: ViewerSettings) -> int:
     """``MUSEDC_VIEWER_PROXIES``: how many reverse proxies stand before gunicorn (default 1)."""
-    raw = env.get("MUSEDC_VIEWER_PROXIES", "1").strip() or "1"
+    raw = viewer.proxies.strip() or "1"
     try:
         count = int(raw)
     except ValueError:
@@ -88,11 +88,12 @@ def trusted_proxies(env: Mapping[str, str]) -> int:
 
 
 def production_app(env: Mapping[str, str] | None = None) -> Flask:
-    """The viewer for gunicorn: settings from ``env`` (default ``os.environ``), production
-    configuration, every cookie Secure, the trusted proxies' X-Forwarded-* headers honoured."""
-    env = dict(os.environ if env is None else env)
-    config = production_config(env)
-    app = create_app(load_settings(env), config=config)
+    """The viewer for gunicorn: settings from ``env`` (default the process environment),
+    production configuration, every cookie Secure, the trusted proxies' X-Forwarded-* headers
+    honoured."""
+    settings = load_settings(env)
+    config = production_config(settings)
+    app = create_app(settings, config=config)
     app.after_request(_secure_cookies)
     proxies = config["TRUSTED_PROXIES"]
     if proxies:

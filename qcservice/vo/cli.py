@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import click
 
-from qcservice.config import ConfigError
 from qcservice.vo.config import HELP, load_vo_config
-from qcservice.vo.instance import Instance, VOError
+from qcservice.vo.instance import Instance
 
 EXAMPLE = ("SELECT TOP 10 obs_publisher_did, target_name, qa_state, psf_fwhm_7000 "
            "FROM ivoa.obscore WHERE obs_collection = 'MUSE-GTO'")
 
 
 def _instance(obj, port: int | None = None) -> Instance:
-    try:
-        return Instance(load_vo_config(obj.settings, port=port))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return Instance(load_vo_config(obj.settings, port=port))
 
 
-_EPILOG = "\b\nSettings (environment):\n" + "\n".join(
-    f"  MUSEDC_{k.upper():<18} {v}" for k, v in HELP.items())
+_EPILOG = "\b\nSettings (environment, or keys of [vo] in musedc.toml):\n" + "\n".join(
+    f"  {k:<28} {v}" for k, v in HELP.items())
 
 
 @click.group(epilog=_EPILOG)
@@ -40,8 +36,6 @@ def init(obj, port: int | None) -> None:
     inst = _instance(obj, port)
     try:
         inst.init(restage=lambda: stage(engine, inst))
-    except VOError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
     click.echo(f"DaCHS instance ready in {inst.root}")
@@ -58,8 +52,6 @@ def publish(obj) -> None:
     engine = make_engine(obj.settings)
     try:
         click.echo(do_publish(engine, inst).describe())
-    except VOError as exc:
-        raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
 
@@ -89,10 +81,7 @@ def serve(obj, port: int | None) -> None:
     inst = _instance(obj, port)
     if not inst.initialised():
         raise click.ClickException("no DaCHS instance: run 'musedc vo init' first")
-    try:
-        started = do_serve(inst)
-    except VOError as exc:
-        raise click.ClickException(str(exc)) from exc
+    started = do_serve(inst)
     click.echo(("started" if started else "already running") + f": TAP {inst.vo.tap_url}")
     click.echo(f"example: {EXAMPLE}")
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from qcservice import filemodes
 from qcservice.config import Settings
 from qcservice.db.cluster import DB_NAME, DB_ROLE, EmbeddedCluster
+from qcservice.errors import MusedcError
 from qcservice.serviceuser import service_account, switch_kwargs
 from qcservice.vo.config import VOConfig
 
@@ -34,7 +35,7 @@ DACHS = "/usr/bin/dachs"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-class VOError(RuntimeError):
+class VOError(MusedcError, RuntimeError):
     """The DaCHS instance cannot be set up, run or reached."""
 
 

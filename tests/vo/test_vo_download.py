@@ -19,7 +19,7 @@ from qcservice.cli import main
 from qcservice.download.bulk import download
 from qcservice.download.cli import make_session
 from qcservice.download.vo import VOClient
-from qcservice.ingest.runner import sha256_of
+from qcservice.fits.checksum import sha256_of
 
 pytestmark = pytest.mark.slow
 

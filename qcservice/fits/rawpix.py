@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qcservice.ingest.fitsheader import Header
+from qcservice.fits.header import Header
 
 SATURATED = 65535
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from qcservice.errors import MusedcError
+
 BLOCK = 2880
 CARD = 80
 # The largest header taken: 10,000 blocks = 360,000 cards = 28.8 MB per HDU, far above
@@ -28,7 +30,7 @@ _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([EeDd][+-]?\d+)?$")
 
 
-class FitsFormatError(ValueError):
+class FitsFormatError(MusedcError, ValueError):
     """The bytes are not a well-formed FITS file."""
 
 

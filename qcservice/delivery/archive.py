@@ -15,12 +15,14 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from qcservice.delivery.items import SUMS_FILE
+from qcservice.errors import MusedcError
+
 BLOCK = 512
 CHUNK = 1 << 20
-SUMS_NAME = "SHA256SUMS"
 
 
-class ArchiveError(RuntimeError):
+class ArchiveError(MusedcError, RuntimeError):
     """A file of the selection cannot go into the archive."""
 
 
@@ -54,7 +56,7 @@ def archive_size(members: Sequence[Member], mtime: float = 0) -> int:
     """The exact length of the stream :func:`stream_tar` writes for ``members``."""
     sums = sums_text(members)
     total = sum(len(_header(m.name, m.size, mtime)) + _padded(m.size) for m in members)
-    return total + len(_header(SUMS_NAME, len(sums), mtime)) + _padded(len(sums)) + 2 * BLOCK
+    return total + len(_header(SUMS_FILE, len(sums), mtime)) + _padded(len(sums)) + 2 * BLOCK
 
 
 def check_files(members: Sequence[Member]) -> None:
@@ -92,6 +94,6 @@ def stream_tar(members: Sequence[Member], mtime: float | None = None) -> Iterato
         yield _header(m.name, m.size, when)
         yield from _body(m.path, m.size)
     sums = sums_text(members)
-    yield _header(SUMS_NAME, len(sums), when)
+    yield _header(SUMS_FILE, len(sums), when)
     yield sums + b"\0" * (_padded(len(sums)) - len(sums))
     yield b"\0" * (2 * BLOCK)
