@@ -4,6 +4,7 @@ fresh databases cloned from the migrated template."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import itertools
 import os
 import socket
@@ -30,6 +31,16 @@ def open_tempdir(prefix: str) -> Path:
     """A temporary folder the PostgreSQL service user may traverse (when we are root)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
+    return path
+
+
+def mpdaf_data(name: str) -> Path:
+    """A real data file of the mpdaf wheel (data/sdetect/NAME), found without importing
+    mpdaf: its import pulls in matplotlib, scipy and specutils (4 s on an idle machine)."""
+    spec = importlib.util.find_spec("mpdaf")
+    assert spec and spec.submodule_search_locations, "mpdaf is not installed"
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "sdetect" / name
+    assert path.is_file(), f"mpdaf no longer ships {path}"
     return path
 
 
