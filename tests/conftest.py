@@ -13,26 +13,23 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
-from support import free_port, fresh_database, mpdaf_data, open_tempdir
+from support import (
+    FIXTURE_MARKS,
+    IMPLIED_MARKS,
+    free_port,
+    fresh_database,
+    mpdaf_data,
+    open_tempdir,
+)
 
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import make_engine
 from qcservice.simulate import simulate_night
 
-# What a test needs, known from the fixtures it uses (directly or through others): the
-# marker is set here, so a new test gets it without remembering it (test_markers.py).
-FIXTURE_MARKS = {
-    "pg_settings": "db",
-    "vo_service": "dachs",
-    "browser_page": "browser",
-    "as_nobody": "root",
-    "esorex": "esorex",
-}
-IMPLIED_MARKS = {"dachs": "db"}   # every DaCHS of ours stores its tables in PostgreSQL
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the fixtures it uses (so a new test gets its markers)."""
     for item in items:
         for fixture, mark in FIXTURE_MARKS.items():
             if fixture in getattr(item, "fixturenames", ()):

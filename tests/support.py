@@ -1,5 +1,5 @@
 """Helpers the tests share (not fixtures): free ports, folders the DB server can reach,
-fresh databases cloned from the migrated template."""
+fresh databases cloned from the migrated template, mpdaf's data files, the markers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ from qcservice.config import Settings
 from qcservice.db.cluster import EmbeddedCluster
 
 _counter = itertools.count()
+
+# What a test needs, known from the fixtures it uses (directly or through others):
+# conftest.py marks the tests, so a new test gets its marker without remembering it.
+FIXTURE_MARKS = {
+    "pg_settings": "db",
+    "vo_service": "dachs",
+    "browser_page": "browser",
+    "as_nobody": "root",
+    "esorex": "esorex",
+}
+IMPLIED_MARKS = {"dachs": "db"}   # every DaCHS of ours stores its tables in PostgreSQL
 
 
 def free_port() -> int:

@@ -380,6 +380,7 @@ def test_dask_scheduler_and_worker_run_as_composed(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.dachs   # with a PostgreSQL of its own: set by hand, no shared fixture
 def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
     """DaCHS started by the compose service's script as in its container: as the
     unprivileged user musedc, on a database given by URL. The database is a PostgreSQL

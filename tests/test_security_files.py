@@ -18,6 +18,8 @@ from support import free_port, open_tempdir
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 
+pytestmark = pytest.mark.db   # initdb of clusters of their own
+
 
 @pytest.fixture
 def initialised(tmp_path: Path) -> Iterator[Settings]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_history import NOISY, populate_history
 from viewer_support import login
 

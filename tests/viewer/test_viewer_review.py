@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_history import BAD_SKY_NIGHT, FIRST, NO_STARS_NIGHT, NOISY, populate_history
 from viewer_support import csrf_from, login
 

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_support import PASSWORD, SCRIPT_OBJECT, csrf_from, login, tiny_png
 
 

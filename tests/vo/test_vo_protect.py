@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import PASSWORD
+from vo_support import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 import requests
 from astropy.io.votable import parse_single_table
-from conftest import PASSWORD
 from sqlalchemy import text
+from vo_support import PASSWORD
 
 from qcservice import filemodes
 from qcservice.vo.accounts import sync_users
