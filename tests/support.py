@@ -7,15 +7,18 @@ import contextlib
 import importlib.util
 import itertools
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
+from sqlalchemy import Engine
 
 from qcservice.config import Settings
 from qcservice.db.cluster import EmbeddedCluster
+from qcservice.ingest.runner import ingest_paths
 
 _counter = itertools.count()
 
@@ -53,6 +56,19 @@ def mpdaf_data(name: str) -> Path:
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "sdetect" / name
     assert path.is_file(), f"mpdaf no longer ships {path}"
     return path
+
+
+def abell478_field(engine: Engine, minicube: Path, hst_cutout: Path, cubes: list[Path],
+                   folder: Path, catalogue: str) -> Path:
+    """The real minicube and ``cubes`` catalogued; copies of the real HST cutout and of
+    mpdaf's redshift catalogue of Abell 478 (as ``catalogue``) in ``folder/anc``, returned."""
+    shutil.copy(minicube, folder / "minicube.fits")
+    ingest_paths(engine, [folder / "minicube.fits", *cubes], workers=1, checksum=False)
+    anc = folder / "anc"
+    anc.mkdir()
+    shutil.copy(hst_cutout, anc / "a478hst-cutout.fits")
+    shutil.copy(hst_cutout.parent / "cat.txt", anc / catalogue)
+    return anc
 
 
 def _admin(settings: Settings):
