@@ -24,6 +24,7 @@ from qcservice.ingest.runner import ingest_paths
 from qcservice.reduce.run import plan, run_reduce
 from qcservice.simulate import simulate_night
 
+pytestmark = pytest.mark.usefixtures("esorex")   # musedc reduce runs it
 NIGHT = dt.date(2015, 3, 4)
 IFUS = [3, 7]
 
