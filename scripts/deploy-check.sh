@@ -2,7 +2,8 @@
 # Build the images, start the compose stack of docker/ and check it from outside, through
 # the proxy only (scripts/deploy_check_client.py): HTTPS with the stack's own CA, viewer
 # login, TAP sync and async, an embargoed product refused anonymously and to a stranger
-# and delivered to a member (bytes sent by the proxy), QC run on the Dask worker, backup
+# and delivered to a member (bytes sent by the proxy), the protection tests of tests/stack
+# (every VO and viewer path of an embargoed product, the gate's throttle), QC run on the Dask worker, backup
 # and restore with pg_dump/pg_restore into a new cluster, a restart of every service with
 # no data lost; then take it down (volumes removed).
 #
@@ -143,18 +144,19 @@ say "QC: $metrics metrics"
 psql_db <<'SQL'
 INSERT INTO qc.qa (file_id, auto_state, state)
     SELECT file_id, 'Pass', 'Pass' FROM qc.products
-    WHERE ifu IS NULL AND pro_catg IN ('DATACUBE_FINAL', 'IMAGE_FOV')
+    WHERE ifu IS NULL AND pro_catg IN ('DATACUBE_FINAL', 'IMAGE_FOV', 'SPECTRUM_1D')
 ON CONFLICT (file_id) DO UPDATE SET state = 'Pass';
 UPDATE qc.files SET release_date = '2099-01-01', privilege = 1
-    WHERE filename = 'DATACUBE_FINAL_1.fits';
+    WHERE filename IN ('DATACUBE_FINAL_1.fits', 'SPECTRUM_1D_1.fits');
 UPDATE qc.files SET release_date = '2020-01-01' WHERE filename = 'minicube.fits';
 SQL
 owner=$(psql_db -c "SELECT g.name FROM qc.files f JOIN qc.groups g ON g.group_id = \
     f.owner_group_id WHERE f.filename = 'DATACUBE_FINAL_1.fits'")
-for u in member stranger; do
+for u in member stranger guesser; do   # guesser: for the throttle test of tests/stack
     printf '%s\n' "$user_password" | musedc users add "$u" --password-stdin >/dev/null
 done
 musedc users group add member "$owner" >/dev/null
+musedc users group add guesser "$owner" >/dev/null
 musedc vo publish > "$work/publish.log" 2>&1 || { cat "$work/publish.log" >&2; fail "vo publish"; }
 say "published"
 
@@ -169,7 +171,10 @@ cat > "$work/client.json" <<EOF
 {"viewer": "https://$viewer_host:$https_port", "vo": "https://$vo_host:$https_port",
  "ca": "/check/ca.crt", "password": "$user_password",
  "resolve": {"$viewer_host": "127.0.0.1", "$vo_host": "127.0.0.1"},
- "embargoed": $(product DATACUBE_FINAL_1.fits), "public": $(product minicube.fits)}
+ "embargoed": $(product DATACUBE_FINAL_1.fits), "public": $(product minicube.fits),
+ "spectrum": $(product SPECTRUM_1D_1.fits), "authority": "musedc.check.test",
+ "images": [$(psql_db -c "SELECT string_agg(image_id::text, ',') FROM qc.qc_images i
+     JOIN qc.files f USING (file_id) WHERE f.filename = 'DATACUBE_FINAL_1.fits'")]}
 EOF
 client() {  # on the host's network: it reaches the stack through the published proxy only
     engine run --rm --network host -v "$work:/check:ro" -v "$here/scripts:/scripts:ro" \
@@ -177,6 +182,16 @@ client() {  # on the host's network: it reaches the stack through the published 
         /check/client.json || fail "a check from outside"
 }
 client
+# tests/stack: the VO protection tests of the suite, the viewer's file routes and the
+# gate's throttle, through the proxy (pytest added to a throw-away container of the image)
+say "protection tests against the stack (tests/stack)"
+engine run --rm --network host --user root -v "$work:/check:ro" -v "$here/tests:/tests:ro" \
+    "${ca_args[@]}" -e MUSEDC_STACK=/check/client.json -e PYTHONDONTWRITEBYTECODE=1 \
+    musedc:latest bash -c 'cd /tmp && /opt/musedc/.venv/bin/python -m pip install -q \
+        --disable-pip-version-check "pytest>=8" && /opt/musedc/.venv/bin/python -m pytest \
+        -q -p no:cacheprovider -W ignore::pytest.PytestUnknownMarkWarning \
+        --rootdir /tests/stack /tests/stack' >&2 ||
+    fail "the protection tests against the stack (tests/stack)"
 # every DaCHS process answered some of those requests (each logs to logs/ or logs-i/)
 served=$(engine exec "$(ctr dachs)" sh -c 'for d in /var/lib/musedc/vo/logs /var/lib/musedc/vo/logs-*
     do grep -c "HTTP/1" "$d/web.log" || true; done' | tr '\n' ' ')

@@ -5,7 +5,7 @@ Python has requests and pyvo), or by hand:
     python scripts/deploy_check_client.py SETTINGS.json
 
 SETTINGS: viewer and vo (https base URLs), ca (the CA certificate file), resolve (host
-name -> address, as a DNS would), password (of the users member and stranger), embargoed
+name -> address, as a DNS would), password (of the users member and stranger), authority, embargoed
 and public (accref, file_id, filename and sha256 of an embargoed and a public product).
 Prints one line per check and exits 1 at the first that fails, naming it.
 """
@@ -141,6 +141,24 @@ def check_files(cfg: dict) -> None:
           forged.status_code)
 
 
+def check_compression(cfg: dict) -> None:
+    """FITS leaves as it is (DaCHS would gzip it in its one thread for any client that
+    accepts gzip, as requests and pyvo do), text is compressed by the proxy."""
+    s = session(cfg["ca"])
+    did = f"ivo://{cfg['authority']}/~?{cfg['public']['accref']}"
+    cut = s.get(f"{cfg['vo']}/muse/q/dl/dlget", params={"ID": did, "BAND": "6.0e-7 6.1e-7"},
+                stream=True, timeout=60)
+    check("SODA cut-out sent uncompressed to a client accepting gzip",
+          cut.status_code == 200 and "Content-Encoding" not in cut.headers
+          and cut.raw.read(9) == b"SIMPLE  =",
+          f"{cut.status_code}, {cut.headers.get('Content-Encoding', 'identity')}")
+    tap = s.get(f"{cfg['vo']}/tap/sync", params={
+        "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT * FROM ivoa.obscore"},
+        timeout=60)
+    check("TAP VOTable compressed by the proxy", tap.status_code == 200 and
+          tap.headers.get("Content-Encoding") == "gzip", tap.headers.get("Content-Encoding"))
+
+
 def main(path: str) -> None:
     with open(path) as f:
         cfg = json.load(f)
@@ -149,6 +167,7 @@ def main(path: str) -> None:
     check_https_and_login(cfg)
     check_tap(cfg)
     check_files(cfg)
+    check_compression(cfg)
     print(f"client checks passed in {time.monotonic() - t:.1f} s")
 
 
