@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qcservice.errors import MusedcError
+from qcservice.vocabulary import PASSED_STATES
 
 
 class ConfigError(MusedcError, RuntimeError):
@@ -76,7 +77,7 @@ class VOSettings:
     # .invalid: clearly local values until the operator registers the site
     authority: str = _env("MUSEDC_VO_AUTHORITY", "musedc.invalid",
                           "IVOA authority of the data centre (.invalid: not registered)")
-    publishable: tuple[str, ...] = _env("MUSEDC_VO_PUBLISHABLE", ("Pass", "Usable"),
+    publishable: tuple[str, ...] = _env("MUSEDC_VO_PUBLISHABLE", PASSED_STATES,
                                         "QA states that reach ObsCore, comma-separated")
     contact_email: str = _env("MUSEDC_VO_CONTACT_EMAIL", "vo-admin@musedc.invalid",
                               "contact e-mail of the VO services in registry records")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from qcservice import metricnames as mn
 from qcservice.db import make_engine
 from qcservice.nights import format_counts, night_counts
 
@@ -258,7 +259,7 @@ def _serve(settings, viewer, serve_for: float | None, vo: bool) -> None:
         click.echo(f"  login: {viewer.username} / {viewer.password}  (QC scientist; the "
                    f"same login works for the VO services)")
         click.echo(f"  review queue (what QC did not pass, why): {url}/qa")
-        click.echo(f"  trends over the nights: {url}/trends?metric=bias.ron_e&type=BIAS"
+        click.echo(f"  trends over the nights: {url}/trends?metric={mn.BIAS_RON_E}&type=BIAS"
                    f"&split=ifu  ·  all 24 IFUs at a glance: {url}/heatmap")
         _serve_until(serve_for)
     finally:

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import Connection, text
 
-FINAL_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV", "SPECTRUM_1D")
+from qcservice.vocabulary import FINAL_CATEGORIES
+
 PLAN_YEARS = 3
 PLAN_BYTES = {"final": 16 * 10**12, "working": 100 * 10**12}
 YEAR_DAYS = 365.25

@@ -7,24 +7,18 @@ import json
 
 import click
 
+from qcservice.dates import date_option
 from qcservice.db import make_engine
 from qcservice.storage import DIMENSIONS, format_report, storage_report
-
-
-def _date(_ctx, _param, value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @click.command("storage")
 @click.option("--project", default=None, help="Only this project (default: every project).")
 @click.option("--by", "by", default=",".join(DIMENSIONS), show_default=True,
               help="Breakdowns to print, comma-separated: category, night, programme, year.")
-@click.option("--start", callback=_date, default=None,
+@click.option("--start", callback=date_option, default=None,
               help="Start of the 3-year plan (YYYY-MM-DD; default: first night catalogued).")
-@click.option("--as-of", "as_of", callback=_date, default=None,
+@click.option("--as-of", "as_of", callback=date_option, default=None,
               help="Date the growth is measured at (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj

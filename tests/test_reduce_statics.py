@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from qcservice.reduce.oca import default_rules
 from qcservice.reduce.statics import static_frames
 from qcservice.simulate import geometry
-from qcservice.simulate.schedule import INS_MODES
 from qcservice.simulate.statics import (
     FILTERS,
     filter_throughput,
@@ -26,6 +25,7 @@ from qcservice.simulate.statics import (
     response_mag,
     write_statics,
 )
+from qcservice.vocabulary import INS_MODES
 
 
 @pytest.fixture(scope="module")

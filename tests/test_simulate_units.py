@@ -14,7 +14,8 @@ from qcservice.simulate import observing
 from qcservice.simulate.cards import card_image, to_header
 from qcservice.simulate.detector import normal_table
 from qcservice.simulate.fitswrite import ImageSpec, PlannedFits, to_uint16_disk
-from qcservice.simulate.layout import N_SLICE, QUADRANTS, SCALES, slice_columns
+from qcservice.simulate.layout import QUADRANTS, SCALES, slice_columns
+from qcservice.vocabulary import N_SLICE
 
 
 def test_full_layout_is_the_real_muse_ccd() -> None:

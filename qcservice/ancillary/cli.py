@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 
+from qcservice.dates import date_option
 from qcservice.db import make_engine
 
 # the readers (astropy) are imported by the commands that need them, not at start-up
@@ -20,22 +21,13 @@ def ancillary() -> None:
     """
 
 
-def _date(_ctx, _param, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
 @ancillary.command("add")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--collection", required=True,
               help="Collection the files belong to (e.g. HST-A478, MUSE-UDF-CAT).")
 @click.option("--group", default=None,
               help="Owner group: only its members see the files before --release.")
-@click.option("--release", callback=_date, default=None,
+@click.option("--release", callback=date_option, default=None,
               help="Release date (YYYY-MM-DD) of proprietary ancillary data.")
 @click.pass_obj
 def ancillary_add(obj, files: tuple[str, ...], collection: str, group: str | None,

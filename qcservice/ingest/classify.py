@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from qcservice.errors import MusedcError
 from qcservice.fits.header import Header, RawValue
 from qcservice.ingest.harvest import harvest_qc
+from qcservice.vocabulary import IFUS, N_IFU, PER_IFU_CATEGORIES
 
 NIGHT_OFFSET = dt.timedelta(hours=12)
 _CHAN = re.compile(r"^CHAN(\d\d)$")
@@ -122,16 +123,6 @@ def _ifu_of(header: Header) -> int | None:
     return int(match.group(1)) if match else None
 
 
-# Categories the pipeline writes once per IFU; everything else covers the whole field
-# (cubes, images, responses), whose headers still carry the first IFU's DET CHIP keywords.
-PER_IFU_CATEGORIES = frozenset({
-    "MASTER_BIAS", "MASTER_DARK", "MASTER_FLAT", "TRACE_TABLE", "TRACE_SAMPLES",
-    "WAVECAL_TABLE", "WAVECAL_RESIDUALS", "LSF_PROFILE", "ARC_RED_LAMP", "MASTER_AMPL",
-    "NONLINEARITY_GAIN", "OBJECT_RED", "STD_RED", "SKY_RED", "PIXTABLE_OBJECT",
-    "PIXTABLE_STD", "PIXTABLE_SKY", "PIXTABLE_ASTROMETRY", "PIXTABLE_FLAT",
-})
-
-
 def product_ifu(headers: list[Header], pro_catg: str, filename: str) -> int | None:
     """The IFU of a per-IFU product (None for whole-field categories).
 
@@ -148,7 +139,7 @@ def product_ifu(headers: list[Header], pro_catg: str, filename: str) -> int | No
     match = _CHAN.match(chip.strip()) if isinstance(chip, str) else None
     if match is None:
         match = _IFU_SUFFIX.search(filename)
-    if match and 1 <= int(match.group(1)) <= 24:
+    if match and 1 <= int(match.group(1)) <= N_IFU:
         return int(match.group(1))
     raise Rejected(f"{pro_catg} is written per IFU, but this file does not say which: no "
                    f"HDU CHANnn, no ESO DET CHIP NAME CHANnn, no -NN.fits in its name")
@@ -233,7 +224,7 @@ def classify(headers: list[Header], filename: str, proprietary_days: int = 365) 
     chans = sorted(ifu for ifu in (_ifu_of(h) for h in headers[1:]) if ifu is not None)
     if not chans:
         raise Rejected(f"raw frame ({dpr_catg}) without any CHAN01..CHAN24 extension")
-    missing = sorted(set(range(1, 25)) - set(chans))
+    missing = sorted(set(IFUS) - set(chans))
     if missing:
         names = ", ".join(f"CHAN{i:02d}" for i in missing[:6]) + (" ..." if len(missing) > 6
                                                                   else "")

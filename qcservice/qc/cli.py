@@ -9,18 +9,9 @@ from pathlib import Path
 import click
 from sqlalchemy import text
 
+from qcservice.dates import date_option
 from qcservice.db import make_engine
 from qcservice.db.engine import CONNECTION_LOST, connection_lost
-
-
-def _date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)",
-                                 param_hint=name) from None
 
 
 @click.group()
@@ -29,8 +20,10 @@ def qc() -> None:
 
 
 @qc.command()
-@click.option("--night", default=None, help="Only this night (YYYY-MM-DD).")
-@click.option("--since", default=None, help="Only nights from this one on (YYYY-MM-DD).")
+@click.option("--night", default=None, callback=date_option,
+              help="Only this night (YYYY-MM-DD).")
+@click.option("--since", default=None, callback=date_option,
+              help="Only nights from this one on (YYYY-MM-DD).")
 @click.option("--all", "all_nights", is_flag=True, help="Every night (the default when "
               "neither --night nor --since is given).")
 @click.option("-j", "--workers", type=click.IntRange(min=0), default=None,
@@ -41,7 +34,7 @@ def qc() -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: when stderr is a terminal).")
 @click.pass_obj
-def run(obj, night: str | None, since: str | None, all_nights: bool, workers: int | None,
+def run(obj, night: dt.date | None, since: dt.date | None, all_nights: bool, workers: int | None,
         scheduler: str | None, progress: bool | None) -> None:
     """Compute QC metrics, flags and QA states of what is new or changed.
 
@@ -54,8 +47,7 @@ def run(obj, night: str | None, since: str | None, all_nights: bool, workers: in
 
     if night and (since or all_nights):
         raise click.UsageError("--night excludes --since and --all")
-    first = _date(night, "--night") or _date(since, "--since")
-    last = _date(night, "--night")
+    first, last = night or since, night
     settings = obj.settings
     engine = make_engine(settings)
     try:

@@ -22,13 +22,11 @@ from scipy.optimize import least_squares
 
 from qcservice.fits.header import Header, read_headers
 from qcservice.qc.result import Metric
+from qcservice.vocabulary import SKY_LINES_A
 
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
 BAND_HALF_WIDTH_A = 50.0
 REFERENCE_A = 7000.0
-SKY_LINES_A = (5577.34, 6300.30, 6363.78, 6863.96, 7276.41, 7316.28, 7340.89, 7750.64,
-               7794.11, 7913.71, 7993.33, 8344.60, 8399.17, 8430.17, 8465.36, 8827.10,
-               8885.85, 8919.63, 8943.40, 8958.09, 9001.38)
 RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))
 BLOCK_BYTES = 64 << 20
 # What a point source is (documented in find_stars); seeing_factor bounds its FWHM

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
+from qcservice import metricnames as mn
 from qcservice.fits.header import read_headers
 from qcservice.qc import preview
 from qcservice.qc.raw import dead_slices
@@ -61,15 +62,15 @@ def master_bias_qc(path: str, ifu: int | None, image_dir: str | None = None) -> 
     metrics = []
     for sub, tile in _quadrant_tiles(data).items():
         v = _finite(tile)
-        metrics += [Metric("master_bias.level", float(np.median(v)), bunit, ifu, sub),
-                    Metric("master_bias.noise", float(np.std(v)), bunit, ifu, sub)]
+        metrics += [Metric(mn.MASTER_BIAS_LEVEL, float(np.median(v)), bunit, ifu, sub),
+                    Metric(mn.MASTER_BIAS_NOISE, float(np.std(v)), bunit, ifu, sub)]
     return _result(metrics, data, image_dir, "MASTER_BIAS", ifu)
 
 
 def master_dark_qc(path: str, ifu: int | None, image_dir: str | None = None) -> TaskResult:
     """Median of a MASTER_DARK, in its own unit (the pipeline's: count, e-, per hour)."""
     data, _, bunit = _read_master(path)
-    return _result([Metric("master_dark.median", float(np.median(_finite(data))), bunit, ifu)],
+    return _result([Metric(mn.MASTER_DARK_MEDIAN, float(np.median(_finite(data))), bunit, ifu)],
                    data, image_dir, "MASTER_DARK", ifu)
 
 
@@ -78,8 +79,8 @@ def master_flat_qc(path: str, ifu: int | None, image_dir: str | None = None) -> 
     data, dq, _ = _read_master(path)
     saturated = int(np.count_nonzero(dq & _SATURATED_DQ)) if dq is not None else 0
     return _result([
-        Metric("master_flat.nsaturated", saturated, "pix", ifu),
-        Metric("master_flat.dead_slices", dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)],
+        Metric(mn.MASTER_FLAT_NSATURATED, saturated, "pix", ifu),
+        Metric(mn.MASTER_FLAT_DEAD_SLICES, dead_slices(np.nan_to_num(data, nan=0.0)), "", ifu)],
         data, image_dir, "MASTER_FLAT", ifu)
 
 
@@ -99,10 +100,10 @@ def wavecal_qc(path: str, ifu: int | None) -> TaskResult:
         raise ValueError(f"{path}: no ESO QC WAVECAL SLICEj keywords")
     lines = np.array(per_slice["FIT NLINES"] or [np.nan])
     return TaskResult(metrics=[
-        Metric("wavecal.nlines_min", float(lines.min()), "", ifu),
-        Metric("wavecal.nlines_median", float(np.median(lines)), "", ifu),
-        Metric("wavecal.fit_rms", float(np.median(per_slice["FIT RMS"])), "Angstrom", ifu),
-        Metric("wavecal.resolving_power", float(np.median(per_slice["RESOL"] or [np.nan])),
+        Metric(mn.WAVECAL_NLINES_MIN, float(lines.min()), "", ifu),
+        Metric(mn.WAVECAL_NLINES_MEDIAN, float(np.median(lines)), "", ifu),
+        Metric(mn.WAVECAL_FIT_RMS, float(np.median(per_slice["FIT RMS"])), "Angstrom", ifu),
+        Metric(mn.WAVECAL_RESOLVING_POWER, float(np.median(per_slice["RESOL"] or [np.nan])),
                "", ifu),
-        Metric("wavecal.nslices", len(per_slice["FIT RMS"]), "", ifu),
+        Metric(mn.WAVECAL_NSLICES, len(per_slice["FIT RMS"]), "", ifu),
     ])

@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from qcservice.qc.cube import SKY_LINES_A
 from qcservice.qc.result import Image
+from qcservice.vocabulary import SKY_LINES_A
 
 
 def _stretch(image: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qcservice import metricnames as mn
 from qcservice.fits.header import Header, read_headers
 from qcservice.fits.rawpix import (
     Quadrant,
@@ -30,8 +31,7 @@ from qcservice.fits.rawpix import (
 )
 from qcservice.qc import preview
 from qcservice.qc.result import Metric, TaskResult
-
-N_SLICE = 48
+from qcservice.vocabulary import N_SLICE
 
 
 def _chans(path: str) -> dict[int, Header]:
@@ -114,21 +114,21 @@ def raw_frame_qc(path: str, dpr_type: str, exptime: float | None,
         thumbs[ifu] = preview.thumbnail(stored, physical)
         nsaturated = count_saturated(stored)
         stats = _measure(stored, quads)
-        metrics.append(Metric("raw.nsaturated", nsaturated, "pix", ifu))
+        metrics.append(Metric(mn.RAW_NSATURATED, nsaturated, "pix", ifu))
         for st in stats:
-            metrics += [Metric("raw.level", st.level, "adu", ifu, st.sub),
-                        Metric("raw.noise", st.noise, "adu", ifu, st.sub),
-                        Metric("raw.overscan", st.overscan, "adu", ifu, st.sub)]
+            metrics += [Metric(mn.RAW_LEVEL, st.level, "adu", ifu, st.sub),
+                        Metric(mn.RAW_NOISE, st.noise, "adu", ifu, st.sub),
+                        Metric(mn.RAW_OVERSCAN, st.overscan, "adu", ifu, st.sub)]
         if kind == "BIAS":
             metrics += _bias(ifu, stats, _partner_chan(partner, partner_chans.get(ifu), h))
         elif kind == "DARK" and exptime:
-            metrics += [Metric("dark.current", (st.level - st.overscan) * st.quadrant.gain
+            metrics += [Metric(mn.DARK_CURRENT, (st.level - st.overscan) * st.quadrant.gain
                                * 3600.0 / exptime, "e-/pix/h", ifu, st.sub) for st in stats]
         elif kind.startswith("FLAT"):
-            metrics += [Metric("flat.flux", st.level - st.overscan, "adu", ifu, st.sub)
+            metrics += [Metric(mn.FLAT_FLUX, st.level - st.overscan, "adu", ifu, st.sub)
                         for st in stats]
-            metrics += [Metric("flat.nsaturated", nsaturated, "pix", ifu),
-                        Metric("flat.dead_slices", dead_slices(_trimmed(stored, quads)), "",
+            metrics += [Metric(mn.FLAT_NSATURATED, nsaturated, "pix", ifu),
+                        Metric(mn.FLAT_DEAD_SLICES, dead_slices(_trimmed(stored, quads)), "",
                                ifu)]
     images = preview.save_png(preview.mosaic(thumbs), image_dir, "preview.png",
                               "the 24 IFUs") if thumbs else []
@@ -160,10 +160,10 @@ def _bias(ifu: int, stats: list[QuadrantStats], other: np.ndarray | None) -> lis
     """Level, and read noise from the difference with the partner bias."""
     out = []
     for st in stats:
-        out.append(Metric("bias.level", st.level, "adu", ifu, st.sub))
+        out.append(Metric(mn.BIAS_LEVEL, st.level, "adu", ifu, st.sub))
         if other is not None:
             diff = st.data.astype(np.int32) - _window(other, st.quadrant.data).astype(np.int32)
             ron = clipped_stats(diff)[1] / math.sqrt(2)
-            out += [Metric("bias.ron", ron, "adu", ifu, st.sub),
-                    Metric("bias.ron_e", ron * st.quadrant.gain, "e-", ifu, st.sub)]
+            out += [Metric(mn.BIAS_RON, ron, "adu", ifu, st.sub),
+                    Metric(mn.BIAS_RON_E, ron * st.quadrant.gain, "e-", ifu, st.sub)]
     return out

@@ -39,6 +39,7 @@ import numpy as np
 from scipy import ndimage
 
 from qcservice.qc.result import Metric
+from qcservice.vocabulary import OTHER_SKY_LINES_A
 
 LINE_SIGMA_A = 1.1       # instrumental Gaussian sigma near 7000 A
 SIDE_BAND_A = (5.0, 12.0)
@@ -46,9 +47,6 @@ SKY_FRACTION = 0.4       # the faintest 40 % of spaxels in the continuum image
 SOURCE_SIGMA = 3.0       # a spaxel this far above the background belongs to a source
 SOURCE_GROW_FWHM = 1.0   # ... and so do its neighbours within one FWHM
 SKY_LEVEL_SIGMA = 2.0    # sky has no continuum left: |median| within this many sigma
-# Bright night-sky lines the residual statistic does not use, kept out of the null.
-OTHER_SKY_LINES_A = (5889.95, 5895.92, 6498.73, 6533.04, 6553.62, 6923.22, 7571.75,
-                     7821.50, 8761.32, 9310.00)
 NULL_STEP_A = 10.0       # off-line wavelengths are taken from this grid ...
 NULL_CLEARANCE_A = 15.0  # ... this far from every sky line ...
 NULL_SETS = 3            # ... as many as make this many sets of the lines' number,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import text
 
+from qcservice.dates import date_option
 from qcservice.db import make_engine
 from qcservice.db.engine import CONNECTION_LOST, connection_lost
-from qcservice.qc.cli import _date
+from qcservice.vocabulary import N_IFU
 
 
 def _ifus(value: str | None) -> list[int] | None:
@@ -21,14 +23,16 @@ def _ifus(value: str | None) -> list[int] | None:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a list of IFUs (e.g. 1,2)",
                                  param_hint="--ifu") from None
-    if not all(1 <= i <= 24 for i in ifus):
-        raise click.BadParameter("IFUs are 1..24", param_hint="--ifu")
+    if not all(1 <= i <= N_IFU for i in ifus):
+        raise click.BadParameter(f"IFUs are 1..{N_IFU}", param_hint="--ifu")
     return ifus
 
 
 @click.group(invoke_without_command=True)
-@click.option("--night", default=None, help="Only this night (YYYY-MM-DD).")
-@click.option("--since", default=None, help="Only nights from this one on (YYYY-MM-DD).")
+@click.option("--night", default=None, callback=date_option,
+              help="Only this night (YYYY-MM-DD).")
+@click.option("--since", default=None, callback=date_option,
+              help="Only nights from this one on (YYYY-MM-DD).")
 @click.option("--all", "all_nights", is_flag=True, help="Every night (the default).")
 @click.option("--ifu", "ifu_list", default=None, help="Only these IFUs (e.g. 1,2).")
 @click.option("--steps", default=None,
@@ -71,8 +75,7 @@ def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir,
     try:
         report = run_reduce(
             engine, (work_dir or settings.paths.reduced).resolve(),
-            night_from=_date(night, "--night") or _date(since, "--since"),
-            night_to=_date(night, "--night"), ifus=_ifus(ifu_list), steps=chosen,
+            night_from=night or since, night_to=night, ifus=_ifus(ifu_list), steps=chosen,
             static_dir=static_dir, workers=workers or settings.effective_workers(),
             scheduler=scheduler, timeout_s=timeout)
     except CONNECTION_LOST as exc:
@@ -88,16 +91,17 @@ def reduce(ctx, night, since, all_nights, ifu_list, steps, static_dir, work_dir,
 
 
 @reduce.command()
-@click.option("--night", default=None, help="Only this night (YYYY-MM-DD).")
+@click.option("--night", default=None, callback=date_option,
+              help="Only this night (YYYY-MM-DD).")
 @click.pass_obj
-def runs(obj, night: str | None) -> None:
+def runs(obj, night: dt.date | None) -> None:
     """The recipe runs from the database: status, time, peak memory, message."""
     engine = make_engine(obj.settings)
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT run_key, status, duration_s, peak_mem_mb, message FROM qc.recipe_runs "
             "WHERE CAST(:n AS date) IS NULL OR night = :n ORDER BY recipe_run_id"),
-            {"n": _date(night, "--night")})
+            {"n": night})
         for r in rows:
             first = (r.message or "").splitlines()[:1]
             click.echo(f"{r.status:<8} {r.duration_s or 0:7.1f} s {r.peak_mem_mb or 0:7.0f} MB"

@@ -24,6 +24,7 @@ from qcservice.reduce.esorex import RunResult
 from qcservice.reduce.oca import Rules, default_rules
 from qcservice.reduce.schedule import execute
 from qcservice.reduce.statics import static_frames
+from qcservice.vocabulary import IFUS
 
 _RAWS = text("""
     SELECT f.file_id, f.path, f.checksum, f.updated_at, r.night, h.header
@@ -118,7 +119,7 @@ def plan(engine: Engine, work_root: Path, night_from: dt.date | None = None,
     statics = static_frames(rules, static_dir)
     specs: list[RunSpec] = []
     for night, raws in sorted(load_raws(engine, rules, night_from, night_to).items()):
-        specs += plan_night(rules, night, raws, statics, ifus or list(range(1, 25)),
+        specs += plan_night(rules, night, raws, statics, ifus or list(IFUS),
                             str(work_root), steps, timeout_s)
     return specs
 

@@ -14,12 +14,13 @@ from qcservice.simulate import headers, masters
 from qcservice.simulate.context import NightContext, write_raw_frames
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.headers import Recipe
-from qcservice.simulate.layout import N_SLICE, slice_columns, slice_qc_rows
+from qcservice.simulate.layout import slice_columns, slice_qc_rows
 from qcservice.simulate.products import PRODUCT_DIR, product_name, write_master, write_table
 from qcservice.simulate.schedule import Exposure
 from qcservice.simulate.seeding import rng
 from qcservice.simulate.signals import signal_image
 from qcservice.simulate.wavecal import wavecal
+from qcservice.vocabulary import N_SLICE
 
 _COMMON_PARAMS = [("overscan", "vpoly"), ("ovscreject", "dcr"), ("combine", "sigclip")]
 

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import click
 
+from qcservice.dates import date_option
 from qcservice.simulate.layout import SCALES
-from qcservice.simulate.schedule import INS_MODES
-
-
-def _night(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from exc
+from qcservice.vocabulary import INS_MODES
 
 
 @click.command()
@@ -33,7 +27,7 @@ def _night(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
                    "Each mode gets its flats, arc, standard star and science OBs.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed: the same arguments always give byte-identical files.")
-@click.option("--start-night", default="2014-12-07", show_default=True, callback=_night,
+@click.option("--start-night", default="2014-12-07", show_default=True, callback=date_option,
               help="First night (YYYY-MM-DD, ESO convention: the UT date of DATE-OBS "
                    "minus 12 hours).")
 @click.option("--faults/--no-faults", default=True, show_default=True,

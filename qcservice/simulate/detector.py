@@ -22,8 +22,9 @@ from statistics import NormalDist
 
 import numpy as np
 
-from qcservice.simulate.layout import N_IFU, N_SLICE, QUADRANTS, CcdLayout
+from qcservice.simulate.layout import QUADRANTS, CcdLayout
 from qcservice.simulate.seeding import bitgen
+from qcservice.vocabulary import N_IFU, N_SLICE
 
 CHUNK_ROWS = 32  # rows generated at once: working arrays stay in the CPU caches
 _CHIP_NAMES = ("psyche", "ceres", "pallas", "juno", "vesta", "astraea", "hebe", "iris",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qcservice.simulate.layout import N_IFU, N_SLICE
+from qcservice.vocabulary import N_IFU, N_SLICE
 
 NOISY_FACTOR = 3.0
 BAD_SKY_FACTOR = 20.0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from qcservice.simulate.layout import N_IFU, N_SLICE
+from qcservice.vocabulary import N_IFU, N_SLICE
 
 SPAXEL_ARCSEC = 0.2
 SLICES_PER_STACK = 12

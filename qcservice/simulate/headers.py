@@ -19,6 +19,7 @@ from qcservice.simulate.cards import CardSpec
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.layout import QUADRANTS, CcdLayout
 from qcservice.simulate.schedule import Exposure
+from qcservice.vocabulary import N_IFU
 
 PIPE_ID = "muse/2.8.7"
 DRS_ID = "cpl-7.2.3"
@@ -84,7 +85,7 @@ def observation_cards(exp: Exposure, night: dt.date) -> list[CardSpec]:
         ("ESO INS MODE", exp.ins_mode, "Instrument mode used"),
         ("ESO DET BINX", 1, "Setup binning factor along X"),
         ("ESO DET BINY", 1, "Setup binning factor along Y"),
-        ("ESO DET CHIPS", 24, "Number of chips in the mosaic"),
+        ("ESO DET CHIPS", N_IFU, "Number of chips in the mosaic"),
         ("ESO DET OUTPUTS", 96, "Number of outputs"),
         ("ESO DET READ CURID", 1, "Used readout mode id"),
         ("ESO DET READ CURNAME", "SCI1.0", "Used readout mode name"),

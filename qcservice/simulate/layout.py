@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-N_IFU = 24
-N_SLICE = 48
 QUADRANTS = (1, 2, 3, 4)
 # Physical output corners of the real chip, as the pipeline expects them.
 _OUT_CORNER = {1: (1, 1), 2: (4096, 1), 3: (4096, 4112), 4: (1, 4112)}

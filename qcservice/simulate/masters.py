@@ -17,7 +17,8 @@ import numpy as np
 
 from qcservice.simulate.cards import CardSpec
 from qcservice.simulate.detector import IfuDetector, adu
-from qcservice.simulate.layout import N_SLICE, QUADRANTS, CcdLayout, slice_columns, slice_qc_rows
+from qcservice.simulate.layout import QUADRANTS, CcdLayout, slice_columns, slice_qc_rows
+from qcservice.vocabulary import N_SLICE
 
 HOT_FLAG = 256
 SATURATED_FLAG = 4096

@@ -19,11 +19,12 @@ from qcservice.simulate.drifts import drifted
 from qcservice.simulate.faults import BAD_SKY_FACTOR, NOISY_FACTOR
 from qcservice.simulate.layout import SCALES
 from qcservice.simulate.products import PRODUCT_DIR, product_name
-from qcservice.simulate.schedule import INS_MODES, Exposure, NightPlan, plan_night
+from qcservice.simulate.schedule import Exposure, NightPlan, plan_night
 from qcservice.simulate.science_ob import run_science_ob
 from qcservice.simulate.seeding import rng
 from qcservice.simulate.signals import saturated_patch
 from qcservice.simulate.truth import NightTruth
+from qcservice.vocabulary import INS_MODES
 
 
 def _modes(modes: str | Sequence[str]) -> tuple[str, ...]:

@@ -22,7 +22,6 @@ from qcservice.simulate.arclamps import LAMPS
 from qcservice.simulate.faults import BROKEN_REASON, Faults
 from qcservice.simulate.layout import Scale
 
-INS_MODES = ("WFM-NOAO-N", "WFM-NOAO-E", "WFM-AO-N", "WFM-AO-E", "NFM-AO-N")
 _PIS = {"WFM-NOAO-N": "Leclerc", "WFM-NOAO-E": "Anders", "WFM-AO-N": "Okafor",
         "WFM-AO-E": "Moreno", "NFM-AO-N": "Tanaka"}
 _OB_GAP_S = 300.0

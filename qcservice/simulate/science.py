@@ -32,6 +32,7 @@ from qcservice.simulate.fitswrite import ImageSpec, PlannedFits, write_images
 from qcservice.simulate.products import data_cards, dq_cards, product_name, stat_cards
 from qcservice.simulate.schedule import ScienceOB
 from qcservice.simulate.seeding import bitgen, rng
+from qcservice.vocabulary import IFUS
 
 BUNIT = "10**(-20)*erg/s/cm**2/Angstrom"
 FLAGGED_DQ = 1  # a bad voxel (DATA and STAT are NaN, as the pipeline leaves them)
@@ -135,9 +136,9 @@ def science_recipes(ctx: NightContext, ob: ScienceOB) -> list[headers.Recipe]:
     k = ctx.plan.modes.index(ob.ins_mode) + 1 if len(ctx.plan.modes) > 1 else None
     cals = [(product_name(catg, ifu, None if catg == "MASTER_BIAS" else k), catg)
             for catg in ("MASTER_BIAS", "MASTER_FLAT", "WAVECAL_TABLE")
-            for ifu in range(1, 25)]
+            for ifu in IFUS]
     pixtables = [(f"PIXTABLE_OBJECT_{e:04d}-{ifu:02d}.fits", "PIXTABLE_OBJECT")
-                 for e in range(1, len(ob.exposures) + 1) for ifu in range(1, 25)]
+                 for e in range(1, len(ob.exposures) + 1) for ifu in IFUS]
     return [headers.Recipe("muse_scibasic", [(e.name, "OBJECT") for e in ob.exposures], cals),
             headers.Recipe("muse_scipost", pixtables,
                            [("STD_RESPONSE_0001.fits", "STD_RESPONSE"),

@@ -14,9 +14,10 @@ from qcservice.simulate import arclamps, spectra
 from qcservice.simulate.cube import CubeModel
 from qcservice.simulate.detector import IfuDetector
 from qcservice.simulate.faults import Faults
-from qcservice.simulate.layout import N_SLICE, CcdLayout, slice_columns
+from qcservice.simulate.layout import CcdLayout, slice_columns
 from qcservice.simulate.schedule import Exposure
 from qcservice.simulate.slicer import covers_field, stars_on_ccd
+from qcservice.vocabulary import N_SLICE
 
 FLAT_LEVEL_E = 20000.0  # lamp-flat electrons per pixel at the lamp's peak, in 15 s
 SATURATING_E = 2.0e6  # electrons in the saturated patch of the faulty flat

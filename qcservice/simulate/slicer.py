@@ -20,8 +20,9 @@ import numpy as np
 from qcservice.simulate import spectra
 from qcservice.simulate.cube import CubeModel, moffat
 from qcservice.simulate.geometry import SLICE_SKY_WIDTH, sky_slice, slice_centre
-from qcservice.simulate.layout import N_SLICE, CcdLayout, slice_columns
+from qcservice.simulate.layout import CcdLayout, slice_columns
 from qcservice.simulate.statics import response_mag
+from qcservice.vocabulary import N_SLICE
 
 FLUX_UNIT = 1e-20  # erg/s/cm**2/A of the model's fluxes
 FIELD_SPAXELS = 300  # the field of view is 300 x 300 spaxels

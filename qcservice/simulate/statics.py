@@ -42,8 +42,8 @@ from astropy.io import fits
 from qcservice.simulate.arclamps import line_catalog_rows
 from qcservice.simulate.geometry import geometry_rows
 from qcservice.simulate.headers import PIPE_ID
-from qcservice.simulate.schedule import INS_MODES
 from qcservice.simulate.spectra import CCD_WAVE_MAX_A, CCD_WAVE_MIN_A
+from qcservice.vocabulary import INS_MODES
 
 STATIC_DIR = "static"
 LINE_CATALOG_VERSION = 3

@@ -17,8 +17,9 @@ from astropy.table import Table
 from qcservice.simulate import spectra
 from qcservice.simulate.cards import CardSpec
 from qcservice.simulate.detector import IfuDetector
-from qcservice.simulate.layout import N_SLICE, CcdLayout, slice_columns
+from qcservice.simulate.layout import CcdLayout, slice_columns
 from qcservice.simulate.masters import electrons
+from qcservice.vocabulary import N_SLICE
 
 REFERENCE_WAVE_A = 7000.0
 REAL_DISPERSION_A = 1.25  # A per pixel of the real CCD, for the line widths in pixels

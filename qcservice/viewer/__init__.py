@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from qcservice.config import DEFAULT_VO_URL, Settings
 from qcservice.viewer.auth import here
+from qcservice.vocabulary import IFUS, INS_MODES, QA_STATES
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
@@ -45,8 +46,8 @@ def create_app(settings: Settings, engine: Engine | None = None,
 
     for module in (review, trends, heatmap, downloads, storage):
         app.register_blueprint(module.bp)
-    app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=pages.MODES,
-                                 projects=pages.projects)
+    app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=INS_MODES, ifus=IFUS,
+                                 qa_states=QA_STATES, projects=pages.projects)
     app.context_processor(lambda: {"current": _current()})
     app.after_request(_security_headers)
     for code in (400, 403, 404):

@@ -3,10 +3,9 @@ per IFU and sub-unit (quadrant, slice), e.g. the master bias level and read nois
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, render_template, request
 
+from qcservice.dates import query_date
 from qcservice.viewer.access import scope
 from qcservice.viewer.categories import MASTERS
 from qcservice.viewer.db import rows
@@ -63,9 +62,8 @@ def masters(night: str, catg: str) -> str:
     """Master calibrations of one night and PRO CATG, per IFU."""
     if catg not in MASTERS.values():
         abort(404)
-    try:
-        day = dt.date.fromisoformat(night)
-    except ValueError:
+    day = query_date(night)
+    if day is None:
         abort(404)
     found = rows(_MASTERS, night=day, catg=catg, **scope())
     names, subunits, table = master_table(found, request.args.get("metric"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qcservice import metricnames as mn
+from qcservice.vocabulary import SUMMARY_PRODUCT_CATEGORY
+
 
 @dataclass(frozen=True)
 class Category:
@@ -39,19 +42,18 @@ BY_KEY = {c.key: c for c in CATEGORIES}
 GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE", "OTHER")
 
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
-MASTERS = {"bias_red": "MASTER_BIAS", "dark_red": "MASTER_DARK",
-           "flat_red": "MASTER_FLAT", "wave_red": "WAVECAL_TABLE"}
+MASTERS = {key: catg for catg, key in SUMMARY_PRODUCT_CATEGORY.items() if key.endswith("_red")}
 
 # The key metric of each category (heat map, per-IFU history): (DPR TYPE or PRO CATG of
 # the files, metric name), as batch QC computes them per IFU.
 KEY_METRICS = {
-    "science_raw": ("OBJECT", "raw.level"),
-    "bias_raw": ("BIAS", "bias.ron_e"),
-    "bias_red": ("MASTER_BIAS", "master_bias.noise"),
-    "dark_raw": ("DARK", "dark.current"),
-    "dark_red": ("MASTER_DARK", "master_dark.median"),
-    "flat_raw": ("FLAT,LAMP", "flat.flux"),
-    "flat_red": ("MASTER_FLAT", "master_flat.dead_slices"),
-    "wave_raw": ("WAVE", "raw.level"),
-    "wave_red": ("WAVECAL_TABLE", "wavecal.fit_rms"),
+    "science_raw": ("OBJECT", mn.RAW_LEVEL),
+    "bias_raw": ("BIAS", mn.BIAS_RON_E),
+    "bias_red": ("MASTER_BIAS", mn.MASTER_BIAS_NOISE),
+    "dark_raw": ("DARK", mn.DARK_CURRENT),
+    "dark_red": ("MASTER_DARK", mn.MASTER_DARK_MEDIAN),
+    "flat_raw": ("FLAT,LAMP", mn.FLAT_FLUX),
+    "flat_red": ("MASTER_FLAT", mn.MASTER_FLAT_DEAD_SLICES),
+    "wave_raw": ("WAVE", mn.RAW_LEVEL),
+    "wave_red": ("WAVECAL_TABLE", mn.WAVECAL_FIT_RMS),
 }

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request
 
+from qcservice import metricnames as mn
 from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file
 from qcservice.viewer.files import datalink_url
+from qcservice.vocabulary import SKY_LINES_A
 
 bp = Blueprint("cube", __name__)
 
 TABS = ("general", "psf", "sky")
-CURVES = {"psf": ("psf.fwhm", "psf.drift_dx", "psf.drift_dy"),
-          "sky": ("sky.residual_spectrum",)}
-STAR_METRICS = ("psf.star_x", "psf.star_y", "psf.star_fwhm", "psf.star_rms")
-# bright night-sky emission lines (air wavelengths, Angstrom) marked on the residuals
-SKY_LINES = (5577.34, 5889.95, 5895.92, 6300.30, 6363.78, 6863.96, 7316.28, 7913.71,
-             8344.60, 8399.17, 8827.10, 8885.85, 8943.40, 9375.98)
+CURVES = {"psf": (mn.PSF_FWHM, mn.PSF_DRIFT_DX, mn.PSF_DRIFT_DY),
+          "sky": (mn.SKY_RESIDUAL_SPECTRUM,)}
+STAR_METRICS = (mn.PSF_STAR_X, mn.PSF_STAR_Y, mn.PSF_STAR_FWHM, mn.PSF_STAR_RMS)
 
 
 def _wavelength(subunit: str | None) -> float | None:
@@ -92,6 +91,6 @@ def cube(file_id: int) -> str:
     return render_template(
         "cube.html", rec=rec, tab=tab, tabs=TABS, images=shown, metrics=listed,
         curves=curves(metrics, CURVES.get(tab, ())), stars=stars(metrics),
-        sky_lines=SKY_LINES, cells=cells, counts=records.grid_counts(cells),
+        sky_lines=SKY_LINES_A, cells=cells, counts=records.grid_counts(cells),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
         datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found))

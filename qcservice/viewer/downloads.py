@@ -15,15 +15,16 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 
 from qcservice.ancillary.overlap import for_product
 from qcservice.ancillary.overlap import may_see as may_see_ancillary
+from qcservice.dates import query_date
 from qcservice.delivery.archive import ArchiveError, Member, archive_size, check_files, stream_tar
 from qcservice.delivery.items import Item, relative_paths
 from qcservice.delivery.script import ScriptFile, file_url, make_script
-from qcservice.storage import FINAL_CATEGORIES, human
+from qcservice.storage import human
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.auth import public_url
 from qcservice.viewer.byproxy import by_proxy
 from qcservice.viewer.db import get_conn, row, rows
-from qcservice.viewer.summary import parse_date
+from qcservice.vocabulary import FINAL_CATEGORIES
 
 bp = Blueprint("downloads", __name__)
 
@@ -81,8 +82,8 @@ def choose() -> str:
     sc = scope()
     ids = request.args.getlist("file_id", type=int)
     groups = [k for k in request.args.getlist("group") if k in GROUPS] or ["final"]
-    start = parse_date(request.args.get("start"))
-    end = parse_date(request.args.get("end"))
+    start = query_date(request.args.get("start"))
+    end = query_date(request.args.get("end"))
     if ids:
         items = selected_files(ids)
     else:

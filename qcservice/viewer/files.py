@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import quote
 
 from flask import (
@@ -16,6 +15,7 @@ from flask import (
     url_for,
 )
 
+from qcservice.dates import query_date
 from qcservice.viewer import evidence, products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.categories import BY_KEY, MASTERS
@@ -52,9 +52,8 @@ ORDER BY p.date_obs, p.ifu NULLS FIRST, f.filename"""
 def night_list(night: str, cat: str) -> str:
     """The frames or products of one night and category."""
     category = BY_KEY.get(cat)
-    try:
-        day = dt.date.fromisoformat(night)
-    except ValueError:
+    day = query_date(night)
+    if day is None:
         abort(404)
     if category is None:
         abort(404)

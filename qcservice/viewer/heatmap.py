@@ -15,10 +15,12 @@ from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import text
 
+from qcservice.dates import query_date
 from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import BY_KEY, KEY_METRICS
 from qcservice.viewer.db import get_conn, row
-from qcservice.viewer.summary import parse_date, refresh_counts
+from qcservice.viewer.summary import refresh_counts
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("heatmap", __name__)
 
@@ -72,7 +74,7 @@ def heat_rows(cells) -> list[tuple[str, Markup]]:
         link, words, icon = parts[worst]
         why = f" ({escape(flags)})" if flags else ""
         shown = "–" if value is None else f"{value:.3g}"
-        row = by_night.get(night) or by_night.setdefault(night, [EMPTY] * 24)
+        row = by_night.get(night) or by_night.setdefault(night, [EMPTY] * N_IFU)
         row[ifu - 1] = f'{link}{file_id}" title="IFU {ifu}{words}{why}{icon}{shown}</a></td>'
     return [(night, Markup("".join(by_night[night])))
             for night in sorted(by_night, reverse=True)]
@@ -97,8 +99,8 @@ def heatmap() -> str:
     metric = request.args.get("metric") or metric
     where = scope()
     refresh_counts()   # the cells follow the counts (sql/035)
-    end = parse_date(request.args.get("end")) or dt.date.today()
-    start = parse_date(request.args.get("start")) or _nth_night_before(end, where)
+    end = query_date(request.args.get("end")) or dt.date.today()
+    start = query_date(request.args.get("start")) or _nth_night_before(end, where)
     conn = get_conn()
     conn.execute(text("SET LOCAL work_mem = '64MB'"))   # 24,000 cells sorted in memory
     cells = conn.execute(text(_CELLS), {"type": ftype, "metric": metric, "start": start,

@@ -21,10 +21,9 @@ from sqlalchemy import text
 
 from qcservice.viewer.auth import safe_next
 from qcservice.viewer.db import get_conn, row, rows
+from qcservice.vocabulary import INS_MODES
 
 bp = Blueprint("pages", __name__)
-
-MODES = ("WFM-NOAO-N", "WFM-NOAO-E", "WFM-AO-N", "WFM-AO-E", "NFM-AO-N")
 
 @bp.route("/jobs")
 def jobs() -> str:
@@ -80,7 +79,7 @@ def select() -> Response:
     mode = request.form.get("mode") or None
     if row("SELECT 1 AS ok FROM qc.projects WHERE name = :n", n=project) is None:
         abort(400, "unknown project")
-    if mode is not None and mode not in MODES:
+    if mode is not None and mode not in INS_MODES:
         abort(400, "unknown mode")
     conn = get_conn()
     conn.execute(text("UPDATE qc.viewer_sessions SET project = :p, ins_mode = :m "

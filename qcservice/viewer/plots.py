@@ -7,10 +7,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, send_file
 
+from qcservice.dates import query_date
 from qcservice.viewer import products, records
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.db import row, rows
-from qcservice.viewer.summary import parse_date
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("plots", __name__)
 
@@ -51,8 +52,8 @@ def _ifu_param() -> int | None:
     raw = request.args.get("ifu", "")
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 24:
-        abort(400, "ifu must be 1..24")
+    if not raw.isdigit() or not 1 <= int(raw) <= N_IFU:
+        abort(400, f"ifu must be 1..{N_IFU}")
     return int(raw)
 
 
@@ -65,8 +66,8 @@ def trend(file_id: int) -> Response:
     ifu = _ifu_param()
     series: dict[str, dict] = {}
     for r in rows(_TREND, kind=rec["kind"], type=rec["dpr_type"] or rec["pro_catg"],
-                  metric=metric, ifu=ifu, start=parse_date(request.args.get("start")),
-                  end=parse_date(request.args.get("end")), **scope()):
+                  metric=metric, ifu=ifu, start=query_date(request.args.get("start")),
+                  end=query_date(request.args.get("end")), **scope()):
         s = series.setdefault(r["ins_mode"], {"x": [], "y": [], "file_id": []})
         s["x"].append(r["night"].isoformat())
         s["y"].append(r["value"])

@@ -9,6 +9,8 @@ import io
 import numpy as np
 from astropy.io import fits
 
+from qcservice.vocabulary import N_IFU
+
 MAX_POINTS = 4000     # a longer spectrum is binned down to this many points
 MAX_PIXELS = 640      # a larger image is subsampled to at most this many pixels a side
 
@@ -50,7 +52,7 @@ def raw_preview_png(path: str) -> bytes | None:
                   if (h.extname or "").startswith("CHAN") and h.extname[4:].isdigit()}
     except (OSError, ValueError):
         return None
-    if not thumbs or not all(1 <= i <= 24 for i in thumbs):
+    if not thumbs or not all(1 <= i <= N_IFU for i in thumbs):
         return None
     buf = io.BytesIO()
     preview.write_png(preview.mosaic(thumbs), buf)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qcservice.viewer.db import row as one
 from qcservice.viewer.db import rows
+from qcservice.vocabulary import N_IFU
 
 _FILE = """
 SELECT f.file_id, f.filename, f.path, f.kind, f.size_bytes, f.checksum, f.privilege,
@@ -46,7 +47,7 @@ def file_record(file_id: int) -> dict | None:
 
 def ifu_grid(file_id: int) -> list[dict | None]:
     """The 24 IFU statuses of a file (None where QC has not been), IFU 1 first."""
-    cells: list[dict | None] = [None] * 24
+    cells: list[dict | None] = [None] * N_IFU
     for r in rows("SELECT ifu, flags, is_valid, decided_by, comment, updated_at "
                   "FROM qc.ifu_status WHERE file_id = :fid", fid=file_id):
         cells[r["ifu"] - 1] = r
@@ -69,7 +70,7 @@ def ifu_metrics(file_id: int) -> dict[str, dict]:
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median
             FROM qc.metrics WHERE file_id = :fid AND ifu IS NOT NULL AND value IS NOT NULL
             GROUP BY name, ifu ORDER BY name, ifu""", fid=file_id):
-        m = out.setdefault(r["name"], {"unit": r["unit"] or "", "values": [None] * 24})
+        m = out.setdefault(r["name"], {"unit": r["unit"] or "", "values": [None] * N_IFU})
         m["values"][r["ifu"] - 1] = r["median"]
     return out
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 
+from qcservice.dates import query_date
 from qcservice.storage import PLAN_BYTES, PLAN_YEARS, human, storage_report
 from qcservice.viewer.db import get_conn
-from qcservice.viewer.summary import parse_date
 
 bp = Blueprint("storage", __name__)
 
@@ -16,7 +16,7 @@ bp = Blueprint("storage", __name__)
 def storage() -> str:
     """The storage report of the chosen project (``?all=1``: every project)."""
     project = None if request.args.get("all") else g.sess["project"]
-    report = storage_report(get_conn(), project, parse_date(request.args.get("start")),
-                            parse_date(request.args.get("as_of")))
+    report = storage_report(get_conn(), project, query_date(request.args.get("start")),
+                            query_date(request.args.get("as_of")))
     return render_template("storage.html", report=report, human=human, plan=PLAN_BYTES,
                            plan_years=PLAN_YEARS, all_projects=project is None)

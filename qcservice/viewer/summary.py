@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 from sqlalchemy import text
 
+from qcservice.dates import query_date
 from qcservice.viewer.access import COUNTED_VISIBLE, scope
 from qcservice.viewer.categories import CATEGORIES, GROUPS
 from qcservice.viewer.db import get_conn
@@ -32,14 +33,6 @@ WHERE c.project_id = :project_id
   AND (CAST(:start AS date) IS NULL OR c.night >= :start)
   AND (CAST(:end AS date) IS NULL OR c.night <= :end)
 GROUP BY c.night, c.cat"""
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    """A YYYY-MM-DD query parameter, or None when absent or malformed."""
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def refresh_counts() -> None:
@@ -96,8 +89,8 @@ def summary_cells(cells: list[tuple[str, int, int, int]], night: str, prefix: st
 @bp.route("/")
 def home() -> str:
     """The nightly summary table."""
-    start = parse_date(request.args.get("start"))
-    end = parse_date(request.args.get("end"))
+    start = query_date(request.args.get("start"))
+    end = query_date(request.args.get("end"))
     return render_template("summary.html", nights=nightly_summary(start, end),
                            categories=CATEGORIES, groups=GROUPS, start=start, end=end,
                            climate=ESO_CLIMATE)

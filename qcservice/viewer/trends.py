@@ -18,11 +18,12 @@ import io
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy import text
 
+from qcservice.dates import query_date
 from qcservice.qc.thresholds import LIMITS, Threshold, ThresholdSet
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
 from qcservice.viewer.categories import KEY_METRICS
 from qcservice.viewer.db import get_conn, rows
-from qcservice.viewer.summary import parse_date
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("trends", __name__)
 
@@ -116,8 +117,8 @@ def _ifu_arg(args) -> int | None:
     raw = args.get("ifu", "")
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 24:
-        abort(400, "ifu must be 1..24")
+    if not raw.isdigit() or not 1 <= int(raw) <= N_IFU:
+        abort(400, f"ifu must be 1..{N_IFU}")
     return int(raw)
 
 
@@ -130,8 +131,8 @@ def trend_data(args) -> dict:
         abort(400, f"split must be one of {SPLITS}")
     where = scope()
     params = {"metric": metric, "ifu": ifu, "subunit": args.get("subunit") or None,
-              "type": args.get("type") or None, "start": parse_date(args.get("start")),
-              "end": parse_date(args.get("end")), **where}
+              "type": args.get("type") or None, "start": query_date(args.get("start")),
+              "end": query_date(args.get("end")), **where}
     get_conn().execute(text("SET LOCAL work_mem = '64MB'"))
     get_conn().execute(text("SET LOCAL random_page_cost = 1.1"))   # as for the heat map
     limits = [Threshold(**r) for r in rows(_LIMITS, metric=metric)]
@@ -209,7 +210,7 @@ def trends() -> str:
 @bp.route("/ifu/<int:ifu>")
 def ifu_history(ifu: int) -> str:
     """One IFU's history: the key metric of each category over nights, and its flags."""
-    if not 1 <= ifu <= 24:
+    if not 1 <= ifu <= N_IFU:
         abort(404)
     flagged = rows("""
         SELECT s.file_id, f.filename, s.flags, s.is_valid, s.decided_by,

@@ -15,6 +15,7 @@ from qcservice.viewer.auth import require_validator, safe_next
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.evidence import auto_verdict
 from qcservice.viewer.summary import refresh_counts
+from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("validate", __name__)
 
@@ -119,8 +120,8 @@ def set_ifu(file_id: int) -> Response:
     """Set is_valid of one IFU (action 'set'), or hand it back to QC (action 'auto')."""
     require_file(file_id)
     ifu = request.form.get("ifu", "")
-    if not ifu.isdigit() or not 1 <= int(ifu) <= 24:
-        abort(400, "ifu must be 1..24")
+    if not ifu.isdigit() or not 1 <= int(ifu) <= N_IFU:
+        abort(400, f"ifu must be 1..{N_IFU}")
     if request.form.get("action") == "auto":
         ifu_to_auto(file_id, int(ifu), form_comment())
     else:

@@ -20,10 +20,10 @@ from qcservice.config import (
     section_from,
     section_help,
 )
+from qcservice.vocabulary import QA_STATES
 
 DEFAULT_PORT = VOSettings.port
 DEFAULT_PUBLISHABLE = VOSettings.publishable
-QA_STATES = ("Pass", "Usable", "Fail", "Check", "Undefined")
 
 HELP = section_help(VOSettings)
 

@@ -16,7 +16,8 @@ from qcservice.vo.ancillary import stage_ancillary
 from qcservice.vo.filestats import FileStats
 from qcservice.vo.instance import Instance
 from qcservice.vo.qcstage import qc_rows, spectra_rows
-from qcservice.vo.stage import PUBLISHED_CATEGORIES, preview_rows, product_rows, write_jsonl
+from qcservice.vo.stage import preview_rows, product_rows, write_jsonl
+from qcservice.vocabulary import PUBLISHED_CATEGORIES
 
 REGISTERED = ("//services", "//tap", "//siap2", "muse/q", "muse/ssa")
 

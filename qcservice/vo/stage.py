@@ -22,11 +22,11 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, text
 
+from qcservice import metricnames as mn
 from qcservice.vo.config import VOConfig
 from qcservice.vo.filestats import FileStats, abmaglim, white_noise
+from qcservice.vocabulary import N_IFU, PUBLISHED_CATEGORIES, WAVE_RANGE_A
 
-PUBLISHED_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV")
-MUSE_RANGE_A = (4750.0, 9350.0)
 MUSE_RES_POWER = 3000.0
 
 # Which metric fills which QC column: (name, subunit) in order of preference. Computed
@@ -34,31 +34,31 @@ MUSE_RES_POWER = 3000.0
 QC_METRICS = {
     "psf_fwhm_7000": "COALESCE(" + ", ".join([
         "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id AND m.source = 'computed'"
-        " AND m.name = 'psf.fwhm' AND m.subunit = '7000' LIMIT 1)",
+        f" AND m.name = '{mn.PSF_FWHM}' AND m.subunit = '7000' LIMIT 1)",
         "(SELECT NULLIF(value, 0) FROM qc.metrics m WHERE m.file_id = f.file_id"
         " AND m.name = 'QC SCIPOST FWHM MEDIAN' LIMIT 1)",
         "(SELECT avg(value) FROM qc.metrics m WHERE m.file_id = f.file_id AND m.value > 0"
         " AND m.name IN ('QC SCIPOST FWHMi X', 'QC SCIPOST FWHMi Y',"
         " 'QC EXPCOMB FWHMi X', 'QC EXPCOMB FWHMi Y'))"]) + ")",
     "psf_fwhm_blue": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                     " AND m.source = 'computed' AND m.name = 'psf.fwhm'"
+                     f" AND m.source = 'computed' AND m.name = '{mn.PSF_FWHM}'"
                      " AND m.subunit = '5000' LIMIT 1)",
     "psf_fwhm_red": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                    " AND m.source = 'computed' AND m.name = 'psf.fwhm'"
+                    f" AND m.source = 'computed' AND m.name = '{mn.PSF_FWHM}'"
                     " AND m.subunit = '9000' LIMIT 1)",
     # relative: the RMS of the sky-line residuals over what noise alone gives (1 = ideal)
     "sky_residual": "(SELECT value FROM qc.metrics m WHERE m.file_id = f.file_id"
-                    " AND m.source = 'computed' AND m.name = 'sky.residual_ratio'"
+                    f" AND m.source = 'computed' AND m.name = '{mn.SKY_RESIDUAL_RATIO}'"
                     " AND m.ifu IS NULL LIMIT 1)",
     # the stars' RMS offset from their 7000 A positions (pixels) times the spaxel size
     "astrometry_rms": "(SELECT d.value * s.value FROM qc.metrics d JOIN qc.metrics s"
-                      " ON s.file_id = d.file_id AND s.name = 'cube.pixscale'"
+                      f" ON s.file_id = d.file_id AND s.name = '{mn.CUBE_PIXSCALE}'"
                       " AND s.source = 'computed' WHERE d.file_id = f.file_id"
-                      " AND d.source = 'computed' AND d.name = 'psf.drift_rms' LIMIT 1)",
+                      f" AND d.source = 'computed' AND d.name = '{mn.PSF_DRIFT_RMS}' LIMIT 1)",
     # a cube has no per-IFU status of its own: an IFU counts as valid unless QC found it
     # invalid in the product or in a raw frame or master calibration it was made from
     "n_valid_ifu": "(SELECT CASE WHEN count(*) = 0 THEN NULL"
-                   " ELSE 24 - count(DISTINCT s.ifu) FILTER (WHERE NOT s.is_valid) END"
+                   f" ELSE {N_IFU} - count(DISTINCT s.ifu) FILTER (WHERE NOT s.is_valid) END"
                    " FROM qc.ifu_status s WHERE s.file_id = f.file_id OR s.file_id IN"
                    " (SELECT v.input_file_id FROM qc.provenance v WHERE v.file_id = f.file_id))",
 }
@@ -184,7 +184,7 @@ def _geometry(header: dict) -> dict:
         nz = int(header.get("NAXIS3", 1))
         out.update(em_min=first * 1e-10, em_max=(first + (nz - 1) * step) * 1e-10, em_xel=nz)
     else:
-        out.update(em_min=MUSE_RANGE_A[0] * 1e-10, em_max=MUSE_RANGE_A[1] * 1e-10, em_xel=1)
+        out.update(em_min=WAVE_RANGE_A[0] * 1e-10, em_max=WAVE_RANGE_A[1] * 1e-10, em_xel=1)
     return out
 
 

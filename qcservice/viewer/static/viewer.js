@@ -22,7 +22,7 @@
     });
     const plot = document.getElementById("ifu-plot");
     if (plot && hasPlotly && m) {
-      const x = [...Array(24).keys()].map(function (i) { return i + 1; });
+      const x = m.values.map(function (_, i) { return i + 1; });   // IFU 1..N
       const lim = limitShapes((page.limits || {})[name] || [], 0, 0, false);
       Plotly.react(plot, [{ x: x, y: m.values, type: "bar", name: name }],
         { title: { text: name + " per IFU (median over sub-units)" },

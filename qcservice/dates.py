@@ -1,0 +1,35 @@
+"""Dates given as text (nights, release dates: YYYY-MM-DD), parsed in one way for the
+command line (a clear error) and for the viewer's query arguments (ignored when bad)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """A YYYY-MM-DD date; None when not given; ValueError naming the value when malformed."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def query_date(value: str | None) -> dt.date | None:
+    """A YYYY-MM-DD query argument or path part, None when empty or malformed."""
+    try:
+        return parse_date(value or None)
+    except ValueError:
+        return None
+
+
+def date_option(_ctx: click.Context | None, _param: click.Parameter | None,
+                value: str | None) -> dt.date | None:
+    """click callback of a date option (``--night``, ``--since``, ``--release`` ...)."""
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
