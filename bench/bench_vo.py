@@ -47,7 +47,7 @@ from benchlib import (
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.vo.config import load_vo_config
-from qcservice.vo.instance import Instance
+from qcservice.vo.instance import RESOURCES_DIR, Instance
 from qcservice.vo.server import serve, stop
 
 # ivoa.obscore at n rows, a third in each of its kinds: cubes and images (muse.cubes)
@@ -104,7 +104,7 @@ def _cube(path: Path, shape: tuple[int, int, int]) -> None:
 
 def _staged_names() -> set[str]:
     """Every staging file the muse/q RD reads (the list grows with the RD)."""
-    rds = Path(__file__).resolve().parents[1] / "resources" / "muse"
+    rds = RESOURCES_DIR / "muse"
     return {name for rd in ("q.rd", "ssa.rd")
             for name in re.findall(r'(?:src="|<sources>stage/)(\w+)\.jsonl',
                                    (rds / rd).read_text())}

@@ -15,7 +15,7 @@
 #
 # Why not 'musedc vo serve': that starts DaCHS in the background with a pid file, for
 # the demo and development; here DaCHS runs in the foreground under compose ('serve
-# start --foreground', the same mode, through vo/dachs_launch.py so that the users'
+# start --foreground', the same mode, through qcservice/vo/dachs/dachs_launch.py so that the users'
 # scrypt passwords work). MUSEDC_DACHS_SKIP_INIT=1 skips 'musedc vo init' (benchmarks
 # that made the instance themselves).
 set -euo pipefail
@@ -51,7 +51,7 @@ for ((i = 0; i < processes; i++)); do
         mv "$rc.new" "$rc"
     fi
     env -i GAVOSETTINGS="$rc" HOME="$vo_root" PATH=/usr/bin:/bin LC_ALL=C.UTF-8 \
-        /usr/bin/python3 "$here/vo/dachs_launch.py" serve start --foreground &
+        /usr/bin/python3 "$here/qcservice/vo/dachs/dachs_launch.py" serve start --foreground &
     pids+=($!)
 done
 echo "[dachs-serve] $processes DaCHS processes on ports $port..$((port + processes - 1))" >&2

@@ -78,7 +78,7 @@ def test_the_data_centre_errors_share_one_base() -> None:
     from qcservice.db.engine import SchemaOutdated
     from qcservice.db.migrate import MigrationError
     from qcservice.delivery.archive import ArchiveError
-    from qcservice.download.vo import DownloadError
+    from qcservice.download.tap import DownloadError
     from qcservice.errors import MusedcError
     from qcservice.fits.header import FitsFormatError
     from qcservice.ingest.classify import Rejected

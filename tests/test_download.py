@@ -25,7 +25,7 @@ from qcservice.delivery.archive import (
 )
 from qcservice.delivery.items import Item, relative_paths
 from qcservice.delivery.script import ScriptFile, file_url, make_script
-from qcservice.download.vo import DownloadError, filename_of
+from qcservice.download.tap import DownloadError, filename_of
 
 
 def _sum(data: bytes) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qcservice.delivery.items import SUMS_FILE, Item, relative_paths
 from qcservice.download.fetch import Outcome, Progress, State, fetch
-from qcservice.download.vo import DownloadError, Failure, VOClient, filename_of
+from qcservice.download.tap import DownloadError, Failure, VOClient, filename_of
 
 
 class _Stopped(Exception):

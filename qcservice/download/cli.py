@@ -11,7 +11,7 @@ import requests
 
 from qcservice.config import environment
 from qcservice.download.bulk import download as run_download
-from qcservice.download.vo import DownloadError, VOClient
+from qcservice.download.tap import DownloadError, VOClient
 
 DEFAULT_SERVICE = "http://localhost:8090/"
 PASSWORD_ENV = "MUSEDC_PASSWORD"

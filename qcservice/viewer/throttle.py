@@ -2,7 +2,7 @@
 
 The policy (window, limits, audit) lives in the database (``sql/040_login_security.sql``:
 ``qc.login_wait`` and ``qc.login_failed``), so the viewer's form, its basic auth on
-``/files`` and DaCHS's basic auth (``vo/dachs_launch.py``) count the same failures.
+``/files`` and DaCHS's basic auth (``qcservice/vo/dachs/dachs_launch.py``) count the same failures.
 A throttled attempt is answered 429 with ``Retry-After`` and its password is not checked.
 """
 

@@ -4,7 +4,7 @@
 ``dc.groups`` (rows we own are marked by the remark ``musedc``):
 
 - each active user with a password, with its werkzeug scrypt hash copied verbatim (the
-  DaCHS server is started through ``vo/dachs_launch.py``, which verifies such hashes);
+  DaCHS server is started through ``vo/dachs/dachs_launch.py``, which verifies such hashes);
 - as groups: the user's own name, its qc groups, and the access groups (``acl_*``) of the
   files it may see before their release. A published file is owned by the access group
   of its (owner group, project, privilege); membership is decided by ``qc.may_see``

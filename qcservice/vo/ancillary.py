@@ -1,4 +1,4 @@
-"""Stage ancillary data and file checksums for DaCHS (``resources/muse/q.rd``).
+"""Stage ancillary data and file checksums for DaCHS (``qcservice/vo/resources/muse/q.rd``).
 
 - ``ancillary.jsonl`` -> ``muse.ancillary``: every registered ancillary file, served by
   ``/getproduct`` (embargoed ones to their owner group only) and listed as ``#counterpart``

@@ -28,9 +28,10 @@ from qcservice.errors import MusedcError
 from qcservice.serviceuser import service_account, switch_kwargs
 from qcservice.vo.config import VOConfig
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO / "vo"
-RESOURCES_DIR = REPO / "resources"
+# inside the package, so that an installed wheel has them too
+TEMPLATE_DIR = Path(__file__).resolve().parent / "dachs"      # gavo.rc, userconfig.rd, ...
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"  # the RDs, one folder each
+LAUNCHER = TEMPLATE_DIR / "dachs_launch.py"
 DACHS = "/usr/bin/dachs"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -118,7 +119,7 @@ class Instance:
 
     def site_meta(self) -> str:
         """DaCHS's defaultmeta.txt: the site metadata of the registry records, from the
-        MUSEDC_VO_* settings (one place: vo/defaultmeta.txt is the template)."""
+        MUSEDC_VO_* settings (one place: dachs/defaultmeta.txt is the template)."""
         vo = self.vo
         return (TEMPLATE_DIR / "defaultmeta.txt").read_text().format(
             publisher=vo.publisher, contact_name=vo.contact_name,
@@ -126,7 +127,7 @@ class Instance:
             site_description=vo.site_description)
 
     def write_rc(self) -> None:
-        """Generate gavo.rc from vo/gavo.rc.template."""
+        """Generate gavo.rc from dachs/gavo.rc.template."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o711)   # the service user passes through; nobody lists
         self.rc.touch(mode=0o600)
@@ -138,13 +139,16 @@ class Instance:
         self.rc.write_text(text)
 
     def install_files(self) -> None:
-        """Copy userconfig.rd, site metadata and the RDs into the instance."""
+        """Copy userconfig.rd, site metadata, templates and the RDs into the instance."""
         etc = self.root / "etc"
         etc.mkdir(parents=True, exist_ok=True)
         from qcservice.vo.obscore_columns import render
 
         (etc / "userconfig.rd").write_text(render((TEMPLATE_DIR / "userconfig.rd").read_text()))
         (etc / "defaultmeta.txt").write_text(self.site_meta())
+        templates = self.root / "web" / "templates"   # read before DaCHS's own
+        templates.mkdir(parents=True, exist_ok=True)
+        shutil.copy(TEMPLATE_DIR / "examples.html", templates / "examples.html")
         for rd_dir in RESOURCES_DIR.iterdir():
             if rd_dir.is_dir():
                 shutil.copytree(rd_dir, self.inputs / rd_dir.name, dirs_exist_ok=True,
@@ -181,7 +185,7 @@ class Instance:
             engine.dispose()
 
     def _grant_login_checks(self) -> None:
-        """DaCHS's database role may call the login throttle (vo/dachs_launch.py); the
+        """DaCHS's database role may call the login throttle (dachs/dachs_launch.py); the
         functions are SECURITY DEFINER, so it gets no right on the qc tables themselves."""
         from qcservice.db import make_engine
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from qcservice.db.jobruns import job_run
 from qcservice.vo.accounts import sync_users
 from qcservice.vo.ancillary import stage_ancillary
 from qcservice.vo.filestats import FileStats
@@ -81,12 +82,8 @@ def publish(engine: Engine, inst: Instance) -> PublishReport:
         inst.init()
     else:
         inst.install_files()
-    with engine.begin() as conn:
-        run_id = conn.execute(text(
-            "INSERT INTO qc.job_runs (kind, args) VALUES ('publish', CAST(:a AS jsonb)) "
-            "RETURNING run_id"),
-            {"a": json.dumps({"publishable": list(inst.vo.publishable)})}).scalar_one()
-    try:
+    args = {"publishable": list(inst.vo.publishable)}
+    with job_run(engine, "publish", args) as run:
         counts = stage(engine, inst)
         inst.run("imp", "muse/q")
         inst.run("imp", "muse/ssa")
@@ -94,16 +91,7 @@ def publish(engine: Engine, inst: Instance) -> PublishReport:
         # its tables), SIAv2, SSA; DataLink/SODA are capabilities of the products' tables
         inst.run("pub", *REGISTERED)
         users, memberships = sync_users(engine)
-    except Exception as exc:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE qc.job_runs SET status = 'failed', finished_at = now(),"
-                              " message = :m WHERE run_id = :r"),
-                         {"m": str(exc)[:2000], "r": run_id})
-        raise
-    report = PublishReport(counts["products"], counts["inputs"], counts["metrics"],
-                           users, memberships)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE qc.job_runs SET status = 'finished', finished_at = now(),"
-                          " n_done = :n, message = :m WHERE run_id = :r"),
-                     {"n": report.products, "m": report.describe(), "r": run_id})
+        report = PublishReport(counts["products"], counts["inputs"], counts["metrics"],
+                               users, memberships)
+        run.done, run.message = report.products, report.describe()
     return report

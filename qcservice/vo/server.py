@@ -2,7 +2,7 @@
 
 The server is ``dachs serve start --foreground`` (not ``serve debug``, whose /exit page
 anyone could call; stops on SIGTERM) started through
-``vo/dachs_launch.py`` in its own session, with a pid file under the instance's state
+``vo/dachs/dachs_launch.py`` in its own session, with a pid file under the instance's state
 directory. ``dachs serve start`` would exit 0 even when its port is taken, so health is
 always decided by polling the server's URL, never by an exit status.
 """
@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from qcservice.vo.instance import SYSTEM_PYTHON, TEMPLATE_DIR, Instance, VOError
+from qcservice.vo.instance import LAUNCHER, SYSTEM_PYTHON, Instance, VOError
 
 # servers started by this process, kept so that stop() can reap them (no zombies)
 _CHILDREN: dict[int, subprocess.Popen] = {}
@@ -85,7 +85,7 @@ def serve(inst: Instance, timeout: float = 120) -> bool:
     inst.log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(inst.log_file, "ab") as log:
         proc = subprocess.Popen(
-            [SYSTEM_PYTHON, str(TEMPLATE_DIR / "dachs_launch.py"),
+            [SYSTEM_PYTHON, str(LAUNCHER),
              "serve", "start", "--foreground"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=inst.env(),
             cwd=str(inst.root), start_new_session=True,

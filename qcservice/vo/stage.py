@@ -1,4 +1,4 @@
-"""Stage what DaCHS publishes: JSON-lines files read by ``resources/muse/q.rd``.
+"""Stage what DaCHS publishes: JSON-lines files read by ``qcservice/vo/resources/muse/q.rd``.
 
 The qc schema is the one source. This module selects the final products (cubes and
 images) in a publishable QA state, their inputs (raw frames, master calibrations), the
@@ -168,16 +168,15 @@ def _geometry(header: dict) -> dict:
         from astropy.io import fits
         from astropy.wcs import WCS
 
-        warnings.simplefilter("ignore")
-        hdr = fits.Header({k: v for k, v in header.items()
-                           if isinstance(v, int | float | str) and len(k) <= 8})
-        wcs = WCS(hdr).celestial
-        corners = wcs.calc_footprint(axes=(n1, n2))
+        with warnings.catch_warnings():   # astropy's WCS fixes; this block only
+            warnings.simplefilter("ignore")
+            hdr = fits.Header({k: v for k, v in header.items()
+                               if isinstance(v, int | float | str) and len(k) <= 8})
+            wcs = WCS(hdr).celestial
+            corners = wcs.calc_footprint(axes=(n1, n2))
         out["corners"] = [[float(ra), float(dec)] for ra, dec in corners]
     except Exception:  # a header without a usable WCS: no footprint
         out["corners"] = None
-    finally:
-        warnings.resetwarnings()
     if int(header.get("NAXIS", 2)) >= 3 and "CRVAL3" in header:
         step = float(header.get("CD3_3", header.get("CDELT3", 1.25)))
         first = float(header["CRVAL3"]) + (1 - float(header.get("CRPIX3", 1))) * step

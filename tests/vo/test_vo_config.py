@@ -57,3 +57,19 @@ def test_geometry_of_a_muse_cube_header():
     assert len(geo["corners"]) == 4 and geo["em_xel"] == 3681
     assert geo["em_min"] == pytest.approx(4.75e-7) and geo["em_max"] == pytest.approx(9.35e-7)
     assert geo["s_pixel_scale"] == pytest.approx(0.2)
+
+
+def test_geometry_leaves_the_process_warning_filters_alone():
+    """Staging silences astropy's WCS warnings inside its own block only: the process's
+    filters (pytest's, an operator's -W) are the same afterwards, for a usable WCS and
+    for a header without one."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        before = list(warnings.filters)
+        _geometry({"NAXIS": 2, "NAXIS1": 4, "NAXIS2": 4, "CTYPE1": "RA---TAN",
+                   "CTYPE2": "DEC--TAN", "CRVAL1": 10.0, "CRVAL2": 5.0, "CD1_1": -1e-4,
+                   "CD2_2": 1e-4, "CRPIX1": 2.0, "CRPIX2": 2.0, "DATE-OBS": "2024-03-10"})
+        _geometry({"NAXIS": 2, "NAXIS1": 4, "NAXIS2": 4, "CTYPE1": "RA---XYZ"})
+        assert warnings.filters == before

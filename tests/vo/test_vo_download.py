@@ -18,7 +18,7 @@ from vo_support import PASSWORD
 from qcservice.cli import main
 from qcservice.download.bulk import download
 from qcservice.download.cli import make_session
-from qcservice.download.vo import VOClient
+from qcservice.download.tap import VOClient
 from qcservice.fits.checksum import sha256_of
 
 pytestmark = pytest.mark.slow

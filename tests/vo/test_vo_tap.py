@@ -77,6 +77,21 @@ def test_sia2_by_position_and_band(vo_service):
     assert not sia.search(pos=(mini["s_ra"], mini["s_dec"], 0.001), band=(2e-6, 3e-6))
 
 
+def test_publish_is_a_job_run(vo_service):
+    """``publish`` is recorded like every run (db.jobruns): closed 'finished' with the
+    products published and the report as its message."""
+    from qcservice.vo.publish import publish
+
+    report = publish(vo_service.engine, vo_service.instance)
+    with vo_service.engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT status, n_done, message, finished_at IS NOT NULL AS closed, args "
+            "FROM qc.job_runs WHERE kind = 'publish' ORDER BY run_id DESC LIMIT 1")).one()
+    assert (row.status, row.n_done, row.message, row.closed) == (
+        "finished", report.products, report.describe(), True)
+    assert report.products > 0 and "Pass" in row.args["publishable"]
+
+
 def test_republish_follows_qa_state(vo_service):
     public_did = vo_service.pubdid(vo_service.public)
     file_id = int(vo_service.public.split("/")[1])
@@ -95,9 +110,10 @@ def test_republish_follows_qa_state(vo_service):
 
 def test_tap_examples_run(vo_service):
     import re
-    from pathlib import Path
 
-    rd = (Path(__file__).resolve().parents[2] / "vo" / "userconfig.rd").read_text()
+    from qcservice.vo.instance import TEMPLATE_DIR
+
+    rd = (TEMPLATE_DIR / "userconfig.rd").read_text()
     queries = re.findall(r"\.\. tapquery::\n\n(.*?)\n\t\t\]\]>", rd, re.S)
     assert len(queries) >= 6
     tap = pyvo.dal.TAPService(vo_service.tap)

@@ -15,6 +15,10 @@ It also puts two checks in front of DaCHS (issue #16):
 
 And it mends DaCHS 2.7's capabilities (issue #13): the login is declared as VOResource
 spells it (``standardID``, one securityMethod per interface), so pyvo and TOPCAT find it.
+
+Each DaCHS function replaced here goes through ``_replace``, which records the original in
+``REPLACED``: tests/vo/test_vo_dachs_internals.py pins the signature and source of each
+(checked against DaCHS 2.7) and fails, naming the function, when a DaCHS release changes one.
 """
 
 import hashlib
@@ -31,7 +35,15 @@ from gavo.registry import capabilities
 from gavo.registry.model import VOR
 from gavo.web import common
 
-_dachs_hash_matches = creds.hashMatches
+REPLACED = {}   # "module.qualname" of DaCHS's original -> it, for the test that pins them
+
+
+def _replace(owner, name, new):
+    """Put ``new`` in place of DaCHS's ``owner.name``; return the original."""
+    original = getattr(owner, name)
+    REPLACED[f"{original.__module__}.{original.__qualname__}"] = original
+    setattr(owner, name, new)
+    return original
 
 
 def _werkzeug_scrypt_matches(password, stored):
@@ -52,14 +64,13 @@ def hash_matches(password, stored):
     return _dachs_hash_matches(password, stored)
 
 
-creds.hashMatches = hash_matches
+_dachs_hash_matches = _replace(creds, "hashMatches", hash_matches)
 
 # --- throttled basic auth ----------------------------------------------------------------
 _VERIFIED_S = 60            # a verified password is not checked twice within this time
 _verified = {}              # keyed HMAC of (user, password) -> expiry
 _KEY = secrets.token_bytes(32)
 _PROXIES = int(os.environ.get("MUSEDC_VO_PROXIES", "0") or 0)
-_dachs_process = common.Request.process
 
 
 def _client(request):
@@ -127,11 +138,9 @@ def process(request):
     return _dachs_process(request)
 
 
-common.Request.process = process
+_dachs_process = _replace(common.Request, "process", process)
 
 # --- an unreachable database, said without internal paths --------------------------------
-_dachs_connect = sqlsupport.getDBConnection
-
 
 def get_db_connection(*args, **kwargs):
     try:
@@ -142,7 +151,7 @@ def get_db_connection(*args, **kwargs):
                                     " moment. Please try again in a minute.") from None
 
 
-sqlsupport.getDBConnection = get_db_connection
+_dachs_connect = _replace(sqlsupport, "getDBConnection", get_db_connection)
 
 
 class _SecurityMethod(VOR.securityMethod):
@@ -160,8 +169,6 @@ class _SecurityMethod(VOR.securityMethod):
 def _named(child, name):
     return getattr(child, "name_", None) == name
 
-
-_dachs_capability = capabilities.getCapabilityElement
 
 
 def capability_element(publication):
@@ -204,7 +211,7 @@ def capability_element(publication):
     return cap
 
 
-capabilities.getCapabilityElement = capability_element
+_dachs_capability = _replace(capabilities, "getCapabilityElement", capability_element)
 
 if __name__ == "__main__":
     from gavo.user.cli import main
