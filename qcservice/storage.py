@@ -32,8 +32,9 @@ SELECT CASE WHEN p.pro_catg = ANY(:final) THEN 'final' ELSE 'working' END AS kla
        count(*) AS n, sum(f.size_bytes) AS size
 FROM qc.files f
 LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
-WHERE CAST(:project AS text) IS NULL
-   OR f.project_id = (SELECT project_id FROM qc.projects WHERE name = :project)
+WHERE (CAST(:project AS text) IS NULL
+       OR f.project_id = (SELECT project_id FROM qc.projects WHERE name = :project))
+  AND (CAST(:mode AS text) IS NULL OR COALESCE(r.ins_mode, p.ins_mode) = :mode)
 GROUP BY 1, 2, 3, 4"""
 
 
@@ -76,6 +77,7 @@ class StorageReport:
     by: dict[str, dict[str, Volume]]
     growth: Growth | None
     ancillary: Volume = field(default_factory=Volume)
+    mode: str | None = None               # the instrument mode counted (None: every one)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -98,14 +100,16 @@ def growth(actual: Volume, start: dt.date, as_of: dt.date) -> Growth:
 
 
 def storage_report(conn: Connection, project: str | None = None,
-                   start: dt.date | None = None, as_of: dt.date | None = None) -> StorageReport:
-    """The report over ``project`` (None: every project). The plan starts at ``start``
+                   start: dt.date | None = None, as_of: dt.date | None = None, *,
+                   mode: str | None = None) -> StorageReport:
+    """The report over ``project`` (None: every project) and instrument ``mode`` (None:
+    every mode; a mode leaves out the files that have none). The plan starts at ``start``
     (default: the first night catalogued) and is read as of ``as_of`` (default: today)."""
     total = Volume()
     by: dict[str, dict[str, Volume]] = {d: defaultdict(Volume) for d in DIMENSIONS}
     first: dt.date | None = None
     for r in conn.execute(text(_VOLUMES), {"final": list(FINAL_CATEGORIES),
-                                           "project": project}):
+                                           "project": project, "mode": mode}):
         size = int(r.size)
         total.add(r.klass, r.n, size)
         keys = {"category": f"{r.klass} {r.category}", "programme": r.programme,
@@ -117,7 +121,8 @@ def storage_report(conn: Connection, project: str | None = None,
             first = r.night
     start = start or first
     report = StorageReport(project, total, {d: dict(sorted(v.items())) for d, v in by.items()},
-                           growth(total, start, as_of or dt.date.today()) if start else None)
+                           growth(total, start, as_of or dt.date.today()) if start else None,
+                           mode=mode)
     anc = conn.execute(text("SELECT count(*), COALESCE(sum(size_bytes), 0) FROM qc.ancillary"))
     n, size = anc.one()
     report.ancillary.add("working", int(n), int(size))

@@ -125,7 +125,7 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
                 else (seeing or DEFAULT_SEEING_ARCSEC) / geo.pixscale)
     mask = sky_mask(continuum, fwhm_pix, [(s[1], s[2], s[3]) for s in stars])
     data, var = _sky_spectra(cube, stat, geo, mask)
-    sky, sky_plot = sky_metrics(data, var, geo.wave(), SKY_LINES_A)
+    sky, _ = sky_metrics(data, var, geo.wave(), SKY_LINES_A)
     metrics += psf + sky_check(continuum, mask) + sky
     images: list[Image] = []
     if image_dir:
@@ -137,7 +137,7 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
                 plots.rgb(rgb, out / "rgb.png"),
                 plots.psf_fwhm(psf_plot, out / "psf_fwhm.png"),
                 plots.psf_drift(psf_plot, out / "psf_drift.png"),
-                plots.sky_residual(geo.wave(), sky_plot, out / "sky_residual.png"),
+                plots.sky_residual(sky, out / "sky_residual.png"),
             ]
         except OSError as exc:
             raise OSError(f"cannot write its QC images to {out}: "

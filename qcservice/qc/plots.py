@@ -11,8 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from qcservice.qc.result import Image
-from qcservice.vocabulary import SKY_LINES_A
+from qcservice.qc.result import Image, Metric
 
 
 def _stretch(image: np.ndarray) -> np.ndarray:
@@ -42,7 +41,7 @@ def white_light(white: np.ndarray, stars: list, path: Path) -> Image:
     ax.imshow(_stretch(white), origin="lower", cmap="gray")
     for k, s in enumerate(stars, 1):
         ax.plot(s[1], s[2], "o", mfc="none", mec="tab:red", ms=12)
-        ax.annotate(str(k), (s[1], s[2]), color="tab:red", xytext=(6, 6),
+        ax.annotate(f"S{k}", (s[1], s[2]), color="tab:red", xytext=(6, 6),
                     textcoords="offset points")
     ax.set_title("white light (stars used for the PSF circled)")
     return _save(fig, path, "white_light", "White-light image")
@@ -79,14 +78,37 @@ def psf_drift(data: dict, path: Path) -> Image | None:
     return _save(fig, path, "psf_drift", "Centroid drift against wavelength")
 
 
-def sky_residual(wave: np.ndarray, data: dict, path: Path) -> Image | None:
-    if not data.get("mean_spectrum"):
+# The sky residual has one definition, the QC metric ``sky.residual_spectrum``: per sky
+# line, the RMS over sky spaxels of the line amplitude left (qc/sky.py; never negative).
+# The PNG draws those metrics and the cube page's interactive plot draws them from the
+# catalogue; the mean sky-spaxel spectrum the PNG drew before could hide residuals of
+# either sign and disagreed with the page (-0.3..0.2 against 2.3-4.7).
+RESIDUAL_METRIC = "sky.residual_spectrum"
+
+
+def residual_points(metrics: list[Metric]) -> tuple[list[float], list[float], str]:
+    """(line wavelengths in Angstrom, RMS amplitudes, unit) of the residual metrics."""
+    pts = sorted((float(m.subunit), m.value, m.unit) for m in metrics
+                 if m.name == RESIDUAL_METRIC and m.subunit and m.value is not None)
+    return [p[0] for p in pts], [p[1] for p in pts], pts[0][2] if pts else ""
+
+
+def sky_residual_figure(metrics: list[Metric]):
+    """The residual plot (a matplotlib figure), or None without residual metrics."""
+    wave, rms, unit = residual_points(metrics)
+    if not wave:
         return None
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.plot(wave, data["mean_spectrum"], lw=0.6)
-    for line in SKY_LINES_A:
-        ax.axvline(line, color="tab:red", lw=0.5, alpha=0.5)
+    ax.plot(wave, rms, "o-", ms=4)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("wavelength [A]")
-    ax.set_ylabel("mean sky-spaxel flux")
-    ax.set_title("sky residual spectrum (sky lines in red)")
-    return _save(fig, path, "sky_residual", "Sky-subtraction residual spectrum")
+    ax.set_ylabel(f"RMS line amplitude left [{unit}]")
+    ax.set_title("sky residual at each sky line (RMS over sky spaxels)")
+    return fig
+
+
+def sky_residual(metrics: list[Metric], path: Path) -> Image | None:
+    fig = sky_residual_figure(metrics)
+    if fig is None:
+        return None
+    return _save(fig, path, "sky_residual", "Sky-subtraction residual at the sky lines")

@@ -6,15 +6,26 @@ them: ``psf.fwhm`` (arcsec), ``psf.drift_dx`` / ``psf.drift_dy`` (pixels, when Q
 them per wavelength) and ``sky.residual_spectrum``; the PSF stars are ``psf.star_x``,
 ``psf.star_y``, ``psf.star_fwhm`` and ``psf.star_rms`` with sub-unit ``S<n>``. Header QC
 keywords (``QC SCIPOST``, ``QC EXPCOMB``) are listed as they are.
+
+QC numbers the PSF stars it finds S1, S2, ... (its own numbering, brightest first); a
+field's sources are named by the spectra extracted from the cube (``OBJECT``, e.g.
+``J0622-5510-S05``, there a galaxy), so "S5" alone read as a source it is not. Each
+star is therefore placed on the sky through the cube's WCS and named by the extracted
+source within ``MATCH_ARCSEC``, or said to be at none (a noise peak or part of an
+extended source, that QC took for a star).
 """
 
 from __future__ import annotations
 
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
 from flask import Blueprint, abort, g, render_template, request
 
 from qcservice import metricnames as mn
 from qcservice.viewer import evidence, records
 from qcservice.viewer.access import require_file
+from qcservice.viewer.db import row, rows
 from qcservice.viewer.files import datalink_url
 from qcservice.vocabulary import SKY_LINES_A
 
@@ -58,6 +69,41 @@ def stars(metrics: list[dict]) -> list[dict]:
     return [{"star": k, **v} for k, v in sorted(table.items(), key=lambda kv: kv[0].zfill(5))]
 
 
+MATCH_ARCSEC = 1.0
+# the sources extracted from the cube (its spectra) that the reader may see
+_SOURCES = """
+SELECT DISTINCT x.object, x.ra, x.dec FROM qc.provenance pv JOIN qc.products x USING (file_id)
+WHERE (pv.input_file_id = :cube OR pv.input_name = :name) AND x.pro_catg = 'SPECTRUM_1D'
+  AND x.ra IS NOT NULL AND x.dec IS NOT NULL AND qc.may_see(:uid, x.file_id)"""
+
+
+def name_stars(table: list[dict], rec: dict) -> str | None:
+    """Set each star's ``source`` (the extracted source at its position, or None) and
+    ``ra``/``dec``; returns why no star can be named (no WCS, no extracted source)."""
+    found = row("SELECT header FROM qc.hdus WHERE file_id = :f AND extname = 'DATA'",
+                f=rec["file_id"])
+    if not table:
+        return None
+    if found is None:
+        return "the cube's DATA header is not catalogued: no sky position"
+    sky = WCS(fits.Header({k: v for k, v in found["header"].items()
+                           if not isinstance(v, list)}), naxis=2).celestial
+    sources = rows(_SOURCES, cube=rec["file_id"], name=rec["filename"], uid=g.user.user_id)
+    for s in table:
+        s["ra"], s["dec"] = (float(v) for v in sky.pixel_to_world_values(s["x"], s["y"])) \
+            if s.get("x") is not None and s.get("y") is not None else (None, None)
+        s["source"] = s["offset"] = None
+        if s["ra"] is None or not sources:
+            continue
+        cos = np.cos(np.radians(s["dec"]))
+        offsets = [3600 * np.hypot((src["ra"] - s["ra"]) * cos, src["dec"] - s["dec"])
+                   for src in sources]
+        best = int(np.argmin(offsets))
+        if offsets[best] <= MATCH_ARCSEC:
+            s["source"], s["offset"] = sources[best]["object"], float(offsets[best])
+    return None if sources else "no spectrum has been extracted from this cube"
+
+
 def _about(name: str, words: tuple[str, ...]) -> bool:
     lower = name.lower()
     return any(w in lower for w in words)
@@ -88,9 +134,12 @@ def cube(file_id: int) -> str:
     listed = [m for m in metrics if tab == "general"
               or (tab == "psf" and _about(m["name"], ("psf", "fwhm")))
               or (tab == "sky" and _about(m["name"], ("sky",)))]
+    table = stars(metrics)
+    unnamed = name_stars(table, rec) if tab == "psf" else None
     return render_template(
         "cube.html", rec=rec, tab=tab, tabs=TABS, images=shown, metrics=listed,
-        curves=curves(metrics, CURVES.get(tab, ())), stars=stars(metrics),
+        curves=curves(metrics, CURVES.get(tab, ())), stars=table, unnamed=unnamed,
+        match_arcsec=MATCH_ARCSEC,
         sky_lines=SKY_LINES_A, cells=cells, counts=records.grid_counts(cells),
         provenance=records.provenance(file_id), audit=records.audit(file_id),
         datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found))

@@ -20,7 +20,9 @@ SELECT f.file_id, f.filename, f.path, f.kind, f.size_bytes, f.checksum, f.privil
        r.dpr_catg, r.dpr_type, r.dpr_tech, r.n_ifu, x.pro_catg, x.pro_type, x.ifu,
        x.ncombine, x.creation_date, x.creator,
        q.auto_state, q.state, q.decided_by AS qa_decided_by, q.comment AS qa_comment,
-       coalesce(q.flags, '{}') AS qa_flags, d.status AS qc_status, d.error AS qc_error
+       coalesce(q.flags, '{}') AS qa_flags, d.status AS qc_status, d.error AS qc_error,
+       (SELECT h.header ->> 'ARCFILE' FROM qc.hdus h
+        WHERE h.file_id = f.file_id AND h.hdu_index = 0) AS reference_name
 FROM qc.files f JOIN qc.projects p USING (project_id)
 LEFT JOIN qc.groups g ON g.group_id = f.owner_group_id
 LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products x USING (file_id)

@@ -14,9 +14,10 @@ bp = Blueprint("storage", __name__)
 
 @bp.route("/storage")
 def storage() -> str:
-    """The storage report of the chosen project (``?all=1``: every project)."""
+    """The storage report of the chosen project (``?all=1``: every project) in the chosen
+    instrument mode (the mode filter every page follows)."""
     project = None if request.args.get("all") else g.sess["project"]
     report = storage_report(get_conn(), project, query_date(request.args.get("start")),
-                            query_date(request.args.get("as_of")))
+                            query_date(request.args.get("as_of")), mode=g.sess["ins_mode"])
     return render_template("storage.html", report=report, human=human, plan=PLAN_BYTES,
                            plan_years=PLAN_YEARS, all_projects=project is None)

@@ -129,3 +129,42 @@ def test_a_failed_run_links_to_its_failures(app, engine, catalogue):
     assert "CHAN07 truncated" in page and "MUSE.BIAS2.fits" in page
     assert "DATE-OBS is missing" in page and "secret reason" not in page
     assert client.get("/jobs/999999").status_code == 404
+
+
+def test_storage_follows_the_mode_filter(app, engine, catalogue):
+    from viewer_support import add_file
+
+    with engine.begin() as conn:
+        add_file(conn, "MUSE.NFM.BIAS.fits", "raw", dpr_catg="CALIB", dpr_type="BIAS",
+                 ins_mode="NFM-AO-N")
+    client = app.test_client()
+    login(client, "alice")
+
+    def total() -> tuple[int, str]:
+        page = client.get("/storage").get_data(as_text=True)
+        files = re.search(r'id="storage-total" data-bytes="\d+" data-files="(\d+)"', page)
+        return int(files.group(1)), re.search(r"<h1>(.*?)</h1>", page).group(1)
+
+    every, heading = total()
+    assert "every mode" in heading
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/").get_data(as_text=True)).group(1)
+    for mode, expected in (("NFM-AO-N", 1), ("WFM-NOAO-N", every - 1)):
+        client.post("/select", data={"csrf_token": token, "project": "GTO", "mode": mode})
+        files, heading = total()
+        assert (files, f"mode {mode}" in heading) == (expected, True), (mode, heading)
+
+
+def test_reference_name_is_the_archive_name(app, engine, catalogue):
+    """REFERENCE_NAME of the prototype: the name ESO's archive knows the file by."""
+    arcfile = "MUSE.2024-03-09T20:00:00.000.fits"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO qc.hdus (file_id, hdu_index, header) "
+                          "VALUES (:f, 0, CAST(:h AS jsonb))"),
+                     {"f": catalogue["bias0"], "h": f'{{"ARCFILE": "{arcfile}"}}'})
+    client = app.test_client()
+    login(client, "alice")
+    page = client.get(f"/file/{catalogue['bias0']}").get_data(as_text=True)
+    assert f'<td colspan="3" id="reference-name">{arcfile}</td>' in page
+    cube = client.get(f"/cube/{catalogue['cube']}").get_data(as_text=True)
+    assert '<td colspan="3" id="reference-name">–</td>' in cube

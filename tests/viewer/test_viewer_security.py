@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from viewer_support import PASSWORD, SCRIPT_OBJECT, csrf_from, login, tiny_png
+from viewer_support import PASSWORD, SCRIPT_OBJECT, add_file, csrf_from, login, tiny_png
 
 # What anonymous users may reach, stated here once; every other route is derived from the
 # app's URL map, so a new page is checked without being listed.
@@ -119,26 +119,33 @@ def test_logout_ends_the_session(app, catalogue):
 
 
 def test_summary_counts_equal_may_see(engine, catalogue):
-    """The summary's per-class visibility counts exactly the files qc.may_see allows."""
-    from qcservice.viewer.summary import _SUMMARY
+    """The summary's per-class visibility counts exactly the files qc.may_see allows, over
+    every mode (the totals) and in one mode (the counts)."""
+    from qcservice.viewer.summary import _SUMMARY, _SUMMARY_MODE
 
     per_file = """
         SELECT count(*) FROM qc.files f
         LEFT JOIN qc.raw_frames r USING (file_id) LEFT JOIN qc.products p USING (file_id)
         WHERE f.project_id = :p AND qc.may_see(:u, f.file_id)
+          AND (CAST(:m AS text) IS NULL OR coalesce(r.ins_mode, p.ins_mode) = :m)
           AND coalesce(qc.viewer_raw_category(r.dpr_catg, r.dpr_type),
                        qc.viewer_product_category(p.pro_catg)) IS NOT NULL"""
-    with engine.begin() as conn:
+    with engine.begin() as conn:   # a frame of another mode, which one mode leaves out
+        add_file(conn, "MUSE.NFM.BIAS.fits", "raw", dpr_catg="CALIB", dpr_type="BIAS",
+                 ins_mode="NFM-AO-N")
         conn.execute(text("SELECT qc.viewer_refresh_counts()"))
         pid = conn.execute(text("SELECT project_id FROM qc.projects WHERE name = 'GTO'")
                            ).scalar_one()
         seen = set()
         for (uid,) in conn.execute(text("SELECT user_id FROM qc.users")).all():
-            summed = sum(r.n for r in conn.execute(text(_SUMMARY), {
-                "uid": uid, "project_id": pid, "mode": None, "start": None, "end": None}))
-            direct = conn.execute(text(per_file), {"u": uid, "p": pid}).scalar_one()
-            assert summed == direct
-            seen.add(direct)
+            for sql, mode in ((_SUMMARY, None), (_SUMMARY_MODE, "WFM-NOAO-N")):
+                summed = sum(r.n for r in conn.execute(text(sql), {
+                    "uid": uid, "project_id": pid, "mode": mode, "start": None,
+                    "end": None}))
+                direct = conn.execute(text(per_file), {"u": uid, "p": pid, "m": mode}
+                                      ).scalar_one()
+                assert summed == direct, mode
+                seen.add(direct)
     assert len(seen) > 1   # the users do see different things
 
 

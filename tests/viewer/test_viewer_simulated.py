@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -88,3 +89,37 @@ def test_products_show_themselves_and_every_category_is_reachable(settings, engi
     width, height = struct.unpack(">II", mosaic.data[16:24])
     assert width > height and width % 6 == 0 and height % 4 == 0    # 6 x 4 IFUs
     assert client.get(f"/file/{ids['IMAGE_FOV']}/preview.png").status_code == 404
+
+
+def test_psf_stars_are_named_by_the_sources_extracted_from_the_cube(settings, engine: Engine,
+                                                                    tiny_night: Path):
+    """QC's PSF stars S1, S2, ... are its own numbering: the PSF tab says which extracted
+    source (spectrum OBJECT, named ...-S01 and so on by the simulator) each one is."""
+    from qcservice.qc.cubeqc import cube_qc
+    from qcservice.simulate import load_truth
+
+    ingest_paths(engine, [tiny_night], workers=1, checksum=False)
+    truth = load_truth(tiny_night)
+    with engine.begin() as conn:
+        add_user(conn, "boss", "admin", PASSWORD)
+        cube, path = conn.execute(text(
+            "SELECT file_id, path FROM qc.products p JOIN qc.files f USING (file_id) "
+            "WHERE pro_catg = 'DATACUBE_FINAL' AND filename = 'DATACUBE_FINAL_1.fits'")).one()
+        for m in cube_qc(path, None).metrics:
+            if m.name.startswith("psf.star_"):
+                conn.execute(text("INSERT INTO qc.metrics (file_id, subunit, name, value, "
+                                  "unit, source) VALUES (:f, :s, :n, :v, :u, 'computed')"),
+                             {"f": cube, "s": m.subunit, "n": m.name, "v": m.value,
+                              "u": m.unit})
+    sources = {s["name"]: s for c in truth["cubes"] for s in c["sources"]}
+    client = create_app(settings, engine, {"TESTING": True}).test_client()
+    login(client, "boss")
+    page = client.get(f"/cube/{cube}?tab=psf").get_data(as_text=True)
+    table = page[page.index('id="stars"'):page.index("</table>", page.index('id="stars"'))]
+    named = re.findall(r'<td class="star-source">([^ <]+) <small>[^<]*</small></td>'
+                       r"<td>([-0-9.]+)</td><td>([-0-9.]+)</td>", table)
+    assert named, table                  # the tiny scene's stars are found and named
+    for name, x, y in named:             # through the WCS, at the simulated position
+        assert abs(float(x) - sources[name]["x"]) < 1 and abs(float(y) - sources[name]["y"]) < 1
+    assert any(sources[n]["kind"] == "star" for n, _, _ in named)
+    assert "RA, Dec" in table and "its own numbering" in page
