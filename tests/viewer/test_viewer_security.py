@@ -421,7 +421,7 @@ def test_every_route_guards_the_embargoed_file(app, engine, catalogue, tmp_path)
                 member_saw.add(endpoint)
     # the probe reaches what it guards: the member does get the embargoed data there
     assert {"files.detail", "downloads.file", "downloads.ancillary_file",
-            "plots.image", "pages.run_failures"} <= member_saw
+            "plotdata.image", "pages.run_failures"} <= member_saw
 
 
 def test_ids_beyond_64_bits_are_not_found(app, catalogue):
