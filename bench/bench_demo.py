@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import Report, bench_arguments, free_port
+from benchlib import Report, free_port, scale_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSWERED = re.compile(r"answered: HTTP (\d+)")
@@ -61,10 +61,7 @@ def timed_demo(env: dict[str, str], scale: str) -> tuple[float, dict[str, float]
 
 
 def main() -> int:
-    parser = bench_arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
-    args = parser.parse_args()
-    scale = "tiny" if args.quick else args.scale
+    args, scale = scale_arguments(__doc__.split("\n\n")[0])
     report = Report("demo")
     subprocess.run([str(ROOT / "scripts" / "setup.sh")], check=True, capture_output=True)
     home = Path(tempfile.mkdtemp(prefix="musedc-bench-demo-", dir="/tmp"))

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import Report, bench_arguments, free_port
+from benchlib import Report, free_port, scale_arguments
 
 from qcservice.config import load_settings
 from qcservice.db import make_engine
@@ -77,10 +77,7 @@ def one_night(work: Path, scale: str, workers: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = bench_arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
-    args = parser.parse_args()
-    scale = "tiny" if args.quick else args.scale
+    args, scale = scale_arguments(__doc__.split("\n\n")[0])
     report = Report("night")
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"musedc-bench-night-{os.getpid()}"
     work.mkdir(mode=0o755)

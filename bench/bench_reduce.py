@@ -19,7 +19,9 @@ IFUs are by default the two whose strips of the field hold the most of the OB's 
    RMS below 0.05 A;
 4. the cubes (each exposure's and the OB's combined one) against the scene: every star
    well inside the reduced strips found at its injected position (offset common to
-   all), its PSF FWHM at 7000 A and its flux density at 6800-7200 A against the truth.
+   all), its PSF FWHM at 7000 A and its flux density at 6800-7200 A against the truth
+   (within 10 %);
+5. our QC of each cube (sky residual, PSF, ...) with the project's thresholds: Pass.
 
 --quick: the tiny scale (muse_flat then fails: slices too narrow), only to see that
 everything runs. Needs ~25 GB of free disk at full size; everything is deleted at the end.
@@ -197,6 +199,34 @@ def cube_vs_truth(rows: list, model: CubeModel, report: Report) -> None:
             report.check(f"{label}: star {s.id} FWHM {fwhm * model.pixscale_arcsec:.3f}\" = "
                          f"injected {model.fwhm_7000_arcsec:.3f}\" within 10 %",
                          abs(fwhm / truth_fwhm - 1) < 0.1)
+            report.check(f"{label}: star {s.id} flux {total / flux:.3f} x injected, within "
+                         "10 %", abs(total / flux - 1) < 0.1)
+
+
+def cube_verdicts(rows: list, report: Report) -> None:
+    """Our QC of each pipeline cube, judged by the project's thresholds: it must pass."""
+    import datetime as dt
+
+    from astropy.io import fits
+
+    from qcservice.qc import thresholds as thr
+    from qcservice.qc.cubeqc import cube_qc
+    from qcservice.qc.evaluate import evaluate
+
+    limits = thr.ThresholdSet([t for f in thr.default_files() for t in thr.read_file(f)])
+    for r in rows:
+        if r.recipe not in ("muse_scipost", "muse_exp_combine") or r.status != "ok":
+            continue
+        path = next(o["path"] for o in r.outputs if o["pro_catg"] == "DATACUBE_FINAL")
+        metrics = cube_qc(path, None).metrics
+        verdict = evaluate([(m.ifu, m.subunit, m.name, m.value) for m in metrics], limits,
+                           dt.date.fromisoformat(NIGHT), fits.getval(path, "ESO INS MODE"))
+        label = r.recipe + " " + r.run_key.split("/")[2]
+        ratio = next((m.value for m in metrics if m.name == "sky.residual_ratio"), None)
+        report.add(f"{label}: our QC sky.residual_ratio", ratio or float("nan"), "", 1.0,
+                   "clean cube (warning at 2, error at 3)")
+        report.check(f"{label}: our QC {verdict.state()} {verdict.file_flags or ''}",
+                     verdict.state() == "Pass")
 
 
 def catalogued_and_checked(engine, rows: list, report: Report) -> None:
@@ -272,6 +302,7 @@ def main() -> int:
                      checksums(rows_one) == checksums(rows_two))
         pipeline_qc(rows_one, truth, report)
         cube_vs_truth(rows_one, model, report)
+        cube_verdicts(rows_one, report)
         catalogued_and_checked(engine, rows_two, report)
         engine.dispose()
     except Exception:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from benchlib import Report, bench_arguments, free_port, load, scratch_instance
 
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
+from qcservice.lifetime import end_group
 from qcservice.serviceuser import service_account, switch_kwargs
 from qcservice.vo.config import load_vo_config
 from qcservice.vo.instance import Instance
@@ -89,17 +89,6 @@ def _serve(inst: Instance, home: Path, processes: int, log: Path) -> subprocess.
     return proc
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the script and its DaCHS processes; SIGKILL after 30 s (a DaCHS process
-    may wait for a query cut off by the end of the load)."""
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def main() -> int:
     parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
@@ -139,7 +128,7 @@ def main() -> int:
                           f"{result['rate']:.1f} req/s, p50 {result['p50'] * 1e3:.0f} ms, "
                           f"p99 {result['p99'] * 1e3:.0f} ms, {len(result['errors'])} errors")
             finally:
-                _stop(proc)
+                end_group(proc)   # the script and its DaCHS processes
         _report(report, runs, args.processes)
     finally:
         EmbeddedCluster(settings).stop()

@@ -34,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from benchlib import Report, add_load, bench_arguments, load, scratch_instance
+from benchlib import Report, add_load, add_load_arguments, bench_arguments, load, scratch_instance
 from sqlalchemy import Engine, create_engine, text
 
 from qcservice.db import make_engine
@@ -312,9 +312,7 @@ def main() -> int:
     parser = bench_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--nights", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--max-requests", type=int, default=20000)
+    add_load_arguments(parser, clients=20, seconds=30.0, max_requests=20000)
     parser.add_argument("--no-load", action="store_true",
                         help="page figures only: no concurrent clients")
     args = parser.parse_args()

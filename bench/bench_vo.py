@@ -34,7 +34,15 @@ import numpy as np
 import psycopg2
 import requests
 from astropy.io import fits
-from benchlib import Report, add_load, bench_arguments, free_port, load, scratch_instance
+from benchlib import (
+    Report,
+    add_load,
+    add_load_arguments,
+    bench_arguments,
+    free_port,
+    load,
+    scratch_instance,
+)
 
 from qcservice.db import make_engine
 from qcservice.db.cluster import EmbeddedCluster
@@ -333,9 +341,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--cube", default="320x320x3681", help="NXxNYxNZ of the SODA cube")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--max-requests", type=int, default=5000)
+    add_load_arguments(parser, clients=8, seconds=20.0, max_requests=5000)
     parser.add_argument("--explain", action="store_true",
                         help="print the plans of a cone and a polygon query")
     args = parser.parse_args()

@@ -132,6 +132,23 @@ def bench_arguments(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def scale_arguments(description: str) -> tuple[argparse.Namespace, str]:
+    """The options of a bench over a simulated night, parsed, and its scale: --scale
+    (tiny, small, full; small by default) and --quick, which means tiny."""
+    parser = bench_arguments(description)
+    parser.add_argument("--scale", default="small", choices=["tiny", "small", "full"])
+    args = parser.parse_args()
+    return args, "tiny" if args.quick else args.scale
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, clients: int, seconds: float,
+                       max_requests: int) -> None:
+    """The options of a bench that runs :func:`load`: --clients, --seconds, --max-requests."""
+    parser.add_argument("--clients", type=int, default=clients)
+    parser.add_argument("--seconds", type=float, default=seconds)
+    parser.add_argument("--max-requests", type=int, default=max_requests)
+
+
 def load(request: Callable[[int], str | None], clients: int, seconds: float,
          max_requests: int) -> dict:
     """``clients`` threads calling ``request(k)`` (None, or the text of an error) until

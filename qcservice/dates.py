@@ -1,11 +1,10 @@
 """Dates given as text (nights, release dates: YYYY-MM-DD), parsed in one way for the
-command line (a clear error) and for the viewer's query arguments (ignored when bad)."""
+command line (a clear error: ``qcservice.cli_options.date_option``) and for the viewer's
+query arguments (ignored when bad)."""
 
 from __future__ import annotations
 
 import datetime as dt
-
-import click
 
 
 def parse_date(value: str | None) -> dt.date | None:
@@ -25,11 +24,3 @@ def query_date(value: str | None) -> dt.date | None:
     except ValueError:
         return None
 
-
-def date_option(_ctx: click.Context | None, _param: click.Parameter | None,
-                value: str | None) -> dt.date | None:
-    """click callback of a date option (``--night``, ``--since``, ``--release`` ...)."""
-    try:
-        return parse_date(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None

@@ -1,4 +1,5 @@
-"""Worker processes that die with the process that started them.
+"""Worker processes that die with the process that started them, and process groups
+that end when asked.
 
 A pool worker (QC, ingest) whose parent is SIGKILLed would otherwise run on, holding
 hundreds of MB and committing nothing anyone waits for, and keep multiprocessing's
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 
 _PR_SET_PDEATHSIG = 1
 
@@ -23,3 +25,17 @@ def die_with_parent(parent_pid: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def end_group(proc: subprocess.Popen, grace: float = 30.0) -> bool:
+    """SIGTERM to the process group of ``proc`` (started with ``start_new_session``),
+    SIGKILL after ``grace`` seconds; True when it had to be killed (a service may wait
+    for a request cut off by its stop)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+    return False

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from qcservice.dates import date_option
+from qcservice.cli_options import date_option
 from qcservice.db import make_engine
 from qcservice.storage import DIMENSIONS, format_report, storage_report
 

@@ -1,20 +1,42 @@
 """Shared fixtures: a real embedded PostgreSQL for the whole session, a fresh database
-per test (cloned from a migrated template), and the real MUSE cube of the mpdaf wheel."""
+per test (cloned from a migrated template), the real MUSE cube of the mpdaf wheel, a
+second Unix account and the official pipeline; and the markers of what a test needs,
+set from the fixtures it uses (``-m "not dachs and not browser"`` is the quick loop)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
-from support import free_port, fresh_database, open_tempdir
+from support import (
+    FIXTURE_MARKS,
+    IMPLIED_MARKS,
+    free_port,
+    fresh_database,
+    mpdaf_data,
+    open_tempdir,
+)
 
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import make_engine
+from qcservice.simulate import simulate_night
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the fixtures it uses (so a new test gets its markers)."""
+    for item in items:
+        for fixture, mark in FIXTURE_MARKS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(mark)
+        for mark, implied in IMPLIED_MARKS.items():
+            if item.get_closest_marker(mark) and not item.get_closest_marker(implied):
+                item.add_marker(implied)
 
 
 @pytest.fixture(scope="session")
@@ -61,18 +83,37 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny simulated night (its folder), made once per test module that uses it."""
+    return simulate_night(tmp_path_factory.mktemp("night"), "2016-02-02", scale="tiny",
+                          seed=4).directory
+
+
 @pytest.fixture(scope="session")
 def minicube() -> Path:
     """The real MUSE DATACUBE_FINAL that the mpdaf wheel ships (Abell 478, 40x40x3681)."""
-    import mpdaf
-
-    path = Path(mpdaf.__file__).parent / "data" / "sdetect" / "minicube.fits"
-    assert path.is_file(), f"mpdaf no longer ships {path}"
-    return path
+    return mpdaf_data("minicube.fits")
 
 
 @pytest.fixture(scope="session")
 def hst_cutout() -> Path:
-    import mpdaf
+    """The HST image of Abell 478 that the mpdaf wheel ships beside the minicube."""
+    return mpdaf_data("a478hst-cutout.fits")
 
-    return Path(mpdaf.__file__).parent / "data" / "sdetect" / "a478hst-cutout.fits"
+
+@pytest.fixture(scope="session")
+def as_nobody() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a command as the unprivileged account nobody (switching user needs root)."""
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), user="nobody", group="nogroup", extra_groups=[],
+                              capture_output=True, text=True, cwd="/", check=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def esorex() -> str:
+    """The official pipeline's command (Debian esorex + cpl-plugin-muse)."""
+    path = shutil.which("esorex")
+    assert path, "esorex is not installed (Debian packages esorex, cpl-plugin-muse)"
+    return path

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from astropy.io import fits
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
+from support import abell478_field
 
 from qcservice.ancillary.footprint import FootprintError, catalogue_footprint
 from qcservice.ancillary.overlap import for_product, product_footprint
 from qcservice.ancillary.register import Rights, register_files
 from qcservice.cli import main
-from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate_night
 
 
@@ -35,13 +34,8 @@ def field(engine: Engine, minicube: Path, hst_cutout: Path, sim_night: Path,
           tmp_path: Path) -> dict[str, object]:
     """The minicube and the simulated night catalogued; copies of the HST cutout and of
     mpdaf's catalogue of the field in a folder of their own."""
-    shutil.copy(minicube, tmp_path / "minicube.fits")
     cubes = [p for p in sim_night.rglob("DATACUBE_FINAL_*.fits")]
-    ingest_paths(engine, [tmp_path / "minicube.fits", *cubes], workers=1, checksum=False)
-    anc = tmp_path / "anc"
-    anc.mkdir()
-    shutil.copy(hst_cutout, anc / "a478hst-cutout.fits")
-    shutil.copy(hst_cutout.parent / "cat.txt", anc / "a478-redshifts.txt")
+    anc = abell478_field(engine, minicube, hst_cutout, cubes, tmp_path, "a478-redshifts.txt")
     with engine.connect() as conn:
         ids = dict(conn.execute(text("SELECT filename, file_id FROM qc.files")).all())
     return {"anc": anc, "minicube": ids["minicube.fits"],

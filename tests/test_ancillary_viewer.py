@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
+from support import abell478_field
 
 from qcservice.ancillary.register import Rights, register_files
 from qcservice.config import Settings
-from qcservice.ingest.runner import ingest_paths
 from qcservice.simulate import simulate_night
 from qcservice.users import add_to_group, add_user
 from qcservice.viewer import create_app
@@ -26,14 +25,10 @@ PASSWORD = "ancillary-pw-1"
 @pytest.fixture
 def app(settings: Settings, engine: Engine, minicube: Path, hst_cutout: Path,
         tmp_path: Path) -> Flask:
-    shutil.copy(minicube, tmp_path / "minicube.fits")
     simulate_night(tmp_path / "sim", "2024-03-10", scale="tiny", seed=3, workers=1)
     cubes = list((tmp_path / "sim").rglob("DATACUBE_FINAL_2.fits"))
-    ingest_paths(engine, [tmp_path / "minicube.fits", *cubes], workers=1, checksum=False)
-    anc = tmp_path / "anc"
-    anc.mkdir()
-    shutil.copy(hst_cutout, anc / "a478hst-cutout.fits")
-    shutil.copy(hst_cutout.parent / "cat.txt", anc / "a478-team-redshifts.txt")
+    anc = abell478_field(engine, minicube, hst_cutout, cubes, tmp_path,
+                         "a478-team-redshifts.txt")
     with engine.begin() as conn:
         conn.execute(text("UPDATE qc.files SET release_date = '2020-01-01'"))
         for name in ("member", "stranger"):

@@ -94,7 +94,7 @@ def test_the_data_centre_errors_share_one_base() -> None:
         assert issubclass(error, MusedcError), error
 
 
-@pytest.mark.parametrize("module", ["users", "storage", "nights", "config", "errors"])
+@pytest.mark.parametrize("module", ["users", "storage", "nights", "config", "errors", "dates"])
 def test_domain_modules_import_no_click(module: str) -> None:
     """The command line lives in each area's *_cli module; the domain is importable and
     usable without it (the viewer, the gate and the tests call it directly)."""

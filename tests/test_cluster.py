@@ -7,12 +7,15 @@ import shutil
 import stat
 
 import psycopg2
+import pytest
 from click.testing import CliRunner
 from support import free_port, open_tempdir
 
 from qcservice.cli import main
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
+
+pytestmark = pytest.mark.db   # some start clusters of their own
 
 
 def test_session_cluster_is_a_real_postgresql_with_pgsphere(pg_settings: Settings) -> None:

@@ -14,7 +14,6 @@ import io
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -34,6 +33,7 @@ from support import free_port, open_tempdir
 from qcservice.config import load_settings
 from qcservice.db.cluster import EmbeddedCluster
 from qcservice.db.engine import make_engine
+from qcservice.lifetime import end_group
 from qcservice.serviceuser import service_account, switch_kwargs
 from qcservice.vo.instance import DACHS
 
@@ -122,13 +122,7 @@ def service(argv: list[str], env: dict[str, str], log: Path,
         yield proc
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                proc.killed = True  # type: ignore[attr-defined]
+            proc.killed = end_group(proc)  # type: ignore[attr-defined]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -380,6 +374,7 @@ def test_dask_scheduler_and_worker_run_as_composed(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.dachs   # with a PostgreSQL of its own: set by hand, no shared fixture
 def test_dachs_entry_script_serves_https_links_and_restarts(tmp_path):
     """DaCHS started by the compose service's script as in its container: as the
     unprivileged user musedc, on a database given by URL. The database is a PostgreSQL

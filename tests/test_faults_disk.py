@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from sqlalchemy import Engine, text
-from test_qc_runs import tiny  # noqa: F401  (the module's simulated night)
 
 from qcservice.ingest.runner import ingest_paths
 from qcservice.qc.run import run_qc
 
+pytestmark = pytest.mark.root   # mounts a tmpfs
 CUBES = ["DATACUBE_FINAL_1.fits", "DATACUBE_FINAL_2.fits"]
 
 
@@ -69,7 +69,7 @@ def png_ok(path: str) -> bool:
 
 
 @pytest.mark.slow
-def test_disk_full_while_writing_images(engine: Engine, tiny: Path,  # noqa: F811
+def test_disk_full_while_writing_images(engine: Engine, tiny: Path,
                                         tmp_path: Path) -> None:
     ingest_paths(engine, [tiny], workers=1, checksum=False)
     with small_disk(tmp_path / "images", "48k") as images:

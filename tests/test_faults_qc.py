@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from support import free_port, fresh_database, open_tempdir
-from test_qc_runs import results, tiny  # noqa: F401  (tiny: the module's simulated night)
+from test_qc_runs import results
 
 from qcservice.config import Settings, load_settings
 from qcservice.db import make_engine
@@ -32,7 +32,7 @@ QC = [sys.executable, "-m", "qcservice", "qc", "run", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
-def reference(pg_settings: Settings, tiny: Path,  # noqa: F811
+def reference(pg_settings: Settings, tiny: Path,
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
     """The rows of one undisturbed QC run over the tiny night."""
     with fresh_database(pg_settings) as url:
@@ -63,7 +63,7 @@ def qc_runs(engine: Engine) -> list:
 
 
 @pytest.mark.slow
-def test_database_stopped_during_a_run(tiny: Path, reference: dict) -> None:  # noqa: F811
+def test_database_stopped_during_a_run(tiny: Path, reference: dict) -> None:
     # a cluster of its own: stopping the session's would pull it from under other tests
     home = open_tempdir("musedc-fault-db-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSEDC_")}
@@ -105,7 +105,7 @@ def _pool_workers(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_killed_worker_costs_no_file(cli_env: dict, engine: Engine, tiny: Path,  # noqa: F811
+def test_killed_worker_costs_no_file(cli_env: dict, engine: Engine, tiny: Path,
                                      reference: dict) -> None:
     ingest_paths(engine, [tiny], workers=1, checksum=False)
     proc = subprocess.Popen([*QC, "-j", "2"], env=cli_env, stdout=subprocess.PIPE,
@@ -122,7 +122,7 @@ def test_killed_worker_costs_no_file(cli_env: dict, engine: Engine, tiny: Path, 
 
 @pytest.mark.slow
 def test_two_runs_at_once_share_the_night(cli_env: dict, engine: Engine,
-                                          tiny: Path, reference: dict) -> None:  # noqa: F811
+                                          tiny: Path, reference: dict) -> None:
     ingest_paths(engine, [tiny], workers=1, checksum=False)
     todo = len(discover(engine, Path("/unused")))
     cmd = [*QC, "--night", "2016-02-02", "-j", "1"]

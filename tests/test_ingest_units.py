@@ -31,9 +31,7 @@ from qcservice.simulate import simulate_night
 IFU = 1
 
 
-def _esorex(recipe: str, out: Path, sof: list[tuple[Path, str]]) -> Path:
-    esorex = shutil.which("esorex")
-    assert esorex, "esorex is not installed (Debian packages esorex, cpl-plugin-muse)"
+def _esorex(esorex: str, recipe: str, out: Path, sof: list[tuple[Path, str]]) -> Path:
     (out / f"{recipe}.sof").write_text("".join(f"{p} {tag}\n" for p, tag in sof))
     result = subprocess.run([esorex, f"--output-dir={out}", f"--log-dir={out}", recipe,
                              f"--nifu={IFU}", f"{recipe}.sof"], cwd=out,
@@ -53,7 +51,7 @@ def test_shipped_units_are_the_dictionary() -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def pipeline(esorex: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("esorex")
     truth = simulate_night(root / "sim", "2015-01-20", "small", "WFM-NOAO-N", seed=21)
     assert all(f["ifu"] != IFU for f in truth.to_dict()["faults"] if "ifu" in f)
@@ -62,9 +60,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
             for t in ("BIAS", "DARK")}
     out = root / "pipeline"
     out.mkdir()
-    bias = _esorex("muse_bias", out, [(p, "BIAS") for p in raws["BIAS"]])
-    dark = _esorex("muse_dark", out, [*((p, "DARK") for p in raws["DARK"]),
-                                      (bias, "MASTER_BIAS")])
+    bias = _esorex(esorex, "muse_bias", out, [(p, "BIAS") for p in raws["BIAS"]])
+    dark = _esorex(esorex, "muse_dark", out, [*((p, "DARK") for p in raws["DARK"]),
+                                              (bias, "MASTER_BIAS")])
     cut = out / "cut" / dark.name                # a comment cut before its "]"
     cut.parent.mkdir()
     shutil.copy(dark, cut)

@@ -39,7 +39,7 @@ def test_a_new_category_is_one_entry(engine: Engine, tmp_path: Path,
     monkeypatch.setitem(TASKS, "TRACE_TABLE", QcTask(
         "TRACE_TABLE", "product", "trace", "test_qc_registry:trace_qc", True, ("ifu",)))
     (task,) = jobs.discover(engine, tmp_path)
-    assert (task.task, task.category, task.ifu) == ("trace", "TRACE_TABLE", 4)
+    assert (task.name, task.category, task.ifu) == ("trace", "TRACE_TABLE", 4)
     report = run_qc(engine, tmp_path / "img", workers=1)
     assert report.ok and report.done == 1
     with engine.connect() as conn:

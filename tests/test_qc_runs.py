@@ -19,7 +19,6 @@ from qcservice.ingest.runner import ingest_paths
 from qcservice.qc.jobs import discover
 from qcservice.qc.run import run_qc
 from qcservice.qc.thresholds import Threshold, ThresholdError, ThresholdSet, read_file
-from qcservice.simulate import simulate_night
 
 RESULT_QUERIES = {
     "metrics": "SELECT file_id, name, COALESCE(ifu, 0), COALESCE(subunit, ''), value "
@@ -37,12 +36,6 @@ RESULT_QUERIES = {
 def results(engine: Engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         return {k: [tuple(r) for r in conn.execute(text(q))] for k, q in RESULT_QUERIES.items()}
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return simulate_night(tmp_path_factory.mktemp("night"), "2016-02-02", scale="tiny",
-                          seed=4).directory
 
 
 @pytest.fixture

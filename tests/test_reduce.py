@@ -24,6 +24,7 @@ from qcservice.ingest.runner import ingest_paths
 from qcservice.reduce.run import plan, run_reduce
 from qcservice.simulate import simulate_night
 
+pytestmark = pytest.mark.usefixtures("esorex")   # musedc reduce runs it
 NIGHT = dt.date(2015, 3, 4)
 IFUS = [3, 7]
 
@@ -323,7 +324,9 @@ def test_science_runs_per_exposure_then_one_scipost_per_exposure(ingested: Engin
         assert response.endswith(f"std_response_{s.ins_mode.lower()}.fits")
         assert {t for _, t in s.inputs} == {"PIXTABLE_OBJECT", "FILTER_LIST", "EXTINCT_TABLE",
                                             "STD_RESPONSE"}
-        assert s.ifu is None and "--skymethod=none" in s.params
+        # muse.oca's filters; its --skymethod=none replaced, not doubled (esorex gets one)
+        assert s.ifu is None and [o for o in s.params if o.startswith("--skymethod")] == [
+            "--skymethod=simple"] and "--filter=white,Johnson_V,Cousins_R,Cousins_I" in s.params
         # a cube of some IFUs is not the cube of all: its own run, its own folder
         assert s.run_key.endswith("/IFU03+07") and s.workdir.endswith(s.run_key)
     # then each OB's exposures combined (the offline step muse.oca leaves out)

@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 from qcservice.reduce.oca import default_rules
 from qcservice.reduce.statics import static_frames
 from qcservice.simulate import geometry
-from qcservice.simulate.statics import FILTERS, filter_throughput, response_mag, write_statics
+from qcservice.simulate.statics import (
+    FILTERS,
+    filter_throughput,
+    flat_fielded_response_mag,
+    response_mag,
+    write_statics,
+)
 from qcservice.vocabulary import INS_MODES
 
 
@@ -82,10 +88,39 @@ def test_response_per_mode_and_no_extinction(statics: Path) -> None:
         with fits.open(statics / f"std_response_{mode.lower()}.fits") as hdul:
             assert hdul[0].header["ESO INS MODE"] == mode
             t = hdul["STD_RESPONSE"].data
-        assert np.all(np.diff(t["response"]) > 0)   # more photons per erg to the red
-        assert t["response"] == pytest.approx(response_mag(t["lambda"]))
+        assert np.all(np.diff(response_mag(t["lambda"])) > 0)   # more photons per erg
+        assert t["response"] == pytest.approx(flat_fielded_response_mag(t["lambda"]))
     with fits.open(statics / "extinct_table.fits") as hdul:
         assert not hdul["EXTINCT_TABLE"].data["extinction"].any()
+
+
+def test_response_calibrates_flat_fielded_data() -> None:
+    """A star's electrons divided by the master flat (a simulated lamp flat normalised to
+    its mean, as muse_flat does) and converted with the written response give back the
+    injected flux: the lamp's spectrum and the slice's efficiency cancel."""
+    from types import SimpleNamespace
+
+    from qcservice.simulate.detector import instrument
+    from qcservice.simulate.faults import Faults
+    from qcservice.simulate.layout import SCALES, slice_columns
+    from qcservice.simulate.signals import signal_image
+    from qcservice.simulate.spectra import ccd_row_edges
+
+    layout, mode, flux, exptime = SCALES["full"].layout, INS_MODES[0], 1000.0e-20, 900.0
+    det = instrument(7, 1, layout)[12]
+    flat = signal_image(SimpleNamespace(tag="FLAT", exptime_s=15.0, ins_mode=mode), layout,
+                        det, Faults(), mode)
+    flat /= flat.mean()
+    edges = ccd_row_edges(2 * layout.ny)
+    for j, wave in ((5, 5000.0), (20, 7000.0), (40, 9000.0)):
+        row = int(np.searchsorted(edges, wave)) - 1
+        dlam = edges[row + 1] - edges[row]
+        electrons = det.slice_efficiency[j - 1] * flux * 10 ** (
+            0.4 * response_mag(np.array([wave]))[0]) * exptime * dlam
+        per_flat = electrons / flat[row, slice_columns(layout, j)].mean()
+        calibrated = per_flat / (exptime * dlam) / 10 ** (
+            0.4 * flat_fielded_response_mag(np.array([wave]))[0])
+        assert calibrated == pytest.approx(flux, rel=0.02)
 
 
 def _one_star(x_sky: float, y_sky: float, flux: float = 1000.0):

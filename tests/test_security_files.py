@@ -18,11 +18,7 @@ from support import free_port, open_tempdir
 from qcservice.config import Settings, load_settings
 from qcservice.db.cluster import EmbeddedCluster
 
-
-def as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` as the unprivileged account nobody."""
-    return subprocess.run(list(argv), user="nobody", group="nogroup", extra_groups=[],
-                          capture_output=True, text=True, cwd="/", check=False)
+pytestmark = pytest.mark.db   # initdb of clusters of their own
 
 
 @pytest.fixture
@@ -36,7 +32,7 @@ def initialised(tmp_path: Path) -> Iterator[Settings]:
     shutil.rmtree(home.parent, ignore_errors=True)
 
 
-def test_nobody_cannot_read_the_cluster_password(initialised):
+def test_nobody_cannot_read_the_cluster_password(initialised, as_nobody):
     password = initialised.pg_dir / "password"
     assert password.read_text().strip()
     assert as_nobody("/usr/bin/test", "-x", str(initialised.pg_dir)).returncode == 0, \

@@ -95,6 +95,7 @@ def own_cluster() -> Iterator[Settings]:
     shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.mark.dachs   # with a PostgreSQL of its own: set by hand, no shared fixture
 def test_outage_is_clean_and_recovers(own_cluster, tmp_path):
     settings = own_cluster
     cluster = EmbeddedCluster(settings)

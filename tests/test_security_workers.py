@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from test_faults_qc import QC, wait_for_done
-from test_qc_runs import tiny  # noqa: F401  (the module's simulated night)
 
 from qcservice.db.jobruns import JobRun, finish_run, start_run
 from qcservice.ingest.runner import ingest_paths
@@ -46,7 +45,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_sigkilled_qc_run_leaves_no_worker(tiny: Path, engine, cli_env) -> None:  # noqa: F811
+def test_sigkilled_qc_run_leaves_no_worker(tiny: Path, engine, cli_env) -> None:
     ingest_paths(engine, [tiny], workers=1, checksum=False)
     proc = subprocess.Popen([*QC, "-j", "2"], env=cli_env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

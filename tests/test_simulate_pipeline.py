@@ -11,7 +11,6 @@ MASTER_BIAS must carry the same marks.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,10 +22,9 @@ from qcservice.simulate import simulate_night
 IFU_MARKS = ("EXTNAME", "ESO DET CHIP NAME", "ESO DET CHIP ID", "ESO DET CHIP INDEX")
 
 
-def run_muse_bias(workdir: Path, night_dir: Path, biases: list[str], ifu: int) -> Path:
+def run_muse_bias(esorex: str, workdir: Path, night_dir: Path, biases: list[str],
+                  ifu: int) -> Path:
     """Run the real recipe on one IFU; return the MASTER_BIAS it wrote."""
-    esorex = shutil.which("esorex")
-    assert esorex, "esorex is not installed (Debian packages esorex, cpl-plugin-muse)"
     out = workdir / f"ifu{ifu:02d}"
     out.mkdir()
     sof = out / "bias.sof"
@@ -40,7 +38,7 @@ def run_muse_bias(workdir: Path, night_dir: Path, biases: list[str], ifu: int) -
     return product
 
 
-def test_muse_bias_measures_the_injected_read_noise(tmp_path: Path) -> None:
+def test_muse_bias_measures_the_injected_read_noise(esorex: str, tmp_path: Path) -> None:
     truth = simulate_night(tmp_path / "sim", "2015-01-20", "tiny", "WFM-NOAO-N", seed=21)
     biases = sorted(p for p, r in truth.files.items()
                     if r.kind == "raw" and r.dpr_type == "BIAS" and r.broken is None)
@@ -49,7 +47,7 @@ def test_muse_bias_measures_the_injected_read_noise(tmp_path: Path) -> None:
     assert noisy["kind"] == "noisy_ifu"
     normal = 1 if noisy["ifu"] != 1 else 2
     for ifu, factor in ((normal, 1.0), (noisy["ifu"], 3.0)):
-        product = run_muse_bias(tmp_path, truth.directory, biases, ifu)
+        product = run_muse_bias(esorex, tmp_path, truth.directory, biases, ifu)
         pipeline = fits.getheader(product)
         ours = fits.getheader(truth.directory / "products" / f"MASTER_BIAS-{ifu:02d}.fits")
         quadrants = truth.detector["ifus"][str(ifu)]["quadrants"]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from qcservice.dates import date_option
+from qcservice.cli_options import date_option
 from qcservice.db import make_engine
 
 # the readers (astropy) are imported by the commands that need them, not at start-up

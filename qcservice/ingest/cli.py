@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from qcservice.cli_options import progress_option
 from qcservice.db import make_engine
 from qcservice.db.engine import CONNECTION_LOST, connection_lost
 
@@ -21,11 +22,10 @@ from qcservice.db.engine import CONNECTION_LOST, connection_lost
 @click.option("--checksum/--no-checksum", default=None,
               help="Compute the SHA-256 of every new or changed file (default: on). It reads "
                    "the whole file; headers alone are read without it.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: when stderr is a terminal).")
+@progress_option
 @click.pass_obj
 def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None,
-           checksum: bool | None, progress: bool | None) -> None:
+           checksum: bool | None, progress: bool) -> None:
     """Catalogue the FITS files in PATHS (files, or folders walked for *.fits, *.fits.fz).
 
     Reads headers only, never pixels: tells raw frames (ESO DPR CATG) from pipeline
@@ -47,8 +47,7 @@ def ingest(obj, paths: tuple[str, ...], project: str | None, workers: int | None
         report = ingest_paths(
             engine, paths, project=project or settings.project, workers=workers,
             checksum=settings.checksum if checksum is None else checksum,
-            proprietary_days=settings.proprietary_days,
-            progress=sys.stderr.isatty() if progress is None else progress)
+            proprietary_days=settings.proprietary_days, progress=progress)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     except CONNECTION_LOST as exc:

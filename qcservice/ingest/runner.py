@@ -28,7 +28,7 @@ from qcservice.db.schema import tables
 from qcservice.fits.checksum import sha256_of
 from qcservice.fits.header import FitsFormatError, read_headers
 from qcservice.ingest.classify import Classified, Rejected, classify
-from qcservice.ingest.store import FileFacts, record_failure, relink_provenance, store_file
+from qcservice.ingest.store import FileFacts, record_ingest_failure, relink_provenance, store_file
 from qcservice.lifetime import die_with_parent
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.fz")
@@ -167,7 +167,7 @@ def ingest_paths(engine: Engine, paths: Iterable[str | Path], *, project: str = 
         report.run_id = run.run_id
         with engine.begin() as conn:
             for c in unreadable:
-                record_failure(conn, t, c.path, c.error, None, None, report.run_id)
+                record_ingest_failure(conn, t, c.path, c.error, None, None, report.run_id)
                 report.failures.append((c.path, c.error))
         _ingest_todo(engine, todo, report, project_id, workers, checksum, proprietary_days,
                      progress)
@@ -196,7 +196,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                 for path, item, digest in batch:
                     c = facts[path]
                     if isinstance(item, str):
-                        record_failure(conn, t, path, item, c.size, c.mtime, report.run_id)
+                        record_ingest_failure(conn, t, path, item, c.size, c.mtime, report.run_id)
                         report.failures.append((path, item))
                         continue
                     try:
@@ -209,7 +209,7 @@ def _ingest_todo(engine: Engine, todo: list[Candidate], report: IngestReport, pr
                             raise   # the database went away: not this file's fault
                         reason = f"the catalogue refused it: {getattr(exc, 'orig', exc)}"
                         groups.clear()  # a rolled-back savepoint may have held a new group
-                        record_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)
+                        record_ingest_failure(conn, t, path, reason, c.size, c.mtime, report.run_id)
                         report.failures.append((path, reason))
                         continue
                     stored.append((done.file_id, os.path.basename(path)))

@@ -166,7 +166,7 @@ def relink_provenance(conn: Connection, file_ids: list[int], filenames: list[str
     conn.execute(_RELINK, {"ids": file_ids, "names": names, "window": PROVENANCE_WINDOW_NIGHTS})
 
 
-def record_failure(conn: Connection, t: Tables, path: str, reason: str, size: int | None,
+def record_ingest_failure(conn: Connection, t: Tables, path: str, reason: str, size: int | None,
                    mtime: dt.datetime | None, run_id: int | None) -> None:
     """Remember that ``path`` could not be taken, and why (the newest reason wins)."""
     stmt = insert(t.ingest_failures).values(path=path, reason=reason, size_bytes=size,

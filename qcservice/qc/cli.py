@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy import text
 
-from qcservice.dates import date_option
+from qcservice.cli_options import date_option, progress_option
 from qcservice.db import make_engine
 from qcservice.db.engine import CONNECTION_LOST, connection_lost
 
@@ -31,11 +31,10 @@ def qc() -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the tasks on a Dask distributed cluster (tcp://host:8786) instead "
                    "of local processes.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar (default: when stderr is a terminal).")
+@progress_option
 @click.pass_obj
 def run(obj, night: dt.date | None, since: dt.date | None, all_nights: bool, workers: int | None,
-        scheduler: str | None, progress: bool | None) -> None:
+        scheduler: str | None, progress: bool) -> None:
     """Compute QC metrics, flags and QA states of what is new or changed.
 
     Incremental and idempotent: a file is checked again only when it changed, when the QC
@@ -53,7 +52,7 @@ def run(obj, night: dt.date | None, since: dt.date | None, all_nights: bool, wor
     try:
         report = run_qc(engine, settings.paths.qc_images, night_from=first, night_to=last,
                         workers=workers or settings.effective_workers(), scheduler=scheduler,
-                        progress=sys.stderr.isatty() if progress is None else progress)
+                        progress=progress)
     except CONNECTION_LOST as exc:
         raise click.ClickException(
             connection_lost(exc, "the QC run", "musedc qc run")) from exc

@@ -35,7 +35,7 @@ class Task:
     """One file to check, with everything a worker needs (no database access)."""
 
     file_id: int
-    task: str               # the registry entry's name ('raw', 'master', 'cube', ...)
+    name: str               # the registry entry's name, qc.qc_done.task (raw, cube, ...)
     path: str
     night: dt.date
     ins_mode: str | None

@@ -101,7 +101,7 @@ def record_result(conn: Connection, t: Tables, *, file_id: int, task: str,
     return state
 
 
-def record_failure(conn: Connection, t: Tables, *, file_id: int, task: str, error: str,
+def record_qc_failure(conn: Connection, t: Tables, *, file_id: int, task: str, error: str,
                    file_updated_at: dt.datetime, code_version: str, run_id: int) -> None:
     """Remember that QC of the file failed; its earlier results stay as they were."""
     _mark(conn, t, file_id, task, "failed", error, file_updated_at, code_version, run_id)

@@ -17,7 +17,7 @@ from qcservice.db.jobruns import count_progress, job_run
 from qcservice.db.schema import tables
 from qcservice.qc import thresholds as thr
 from qcservice.qc.jobs import QC_VERSION, discover, execute
-from qcservice.qc.record import record_failure, record_result
+from qcservice.qc.record import record_qc_failure, record_result
 
 
 @dataclass
@@ -101,11 +101,11 @@ def _execute(engine: Engine, tasks: list, report: QcReport, thresholds: thr.Thre
               file=sys.stderr, dynamic_ncols=True) as bar:
         for task, result in execute(tasks, workers, scheduler):
             with engine.begin() as conn:
-                common = {"file_id": task.file_id, "task": task.task,
+                common = {"file_id": task.file_id, "task": task.name,
                           "file_updated_at": task.updated_at, "code_version": QC_VERSION,
                           "run_id": report.run_id}
                 if isinstance(result, str):
-                    record_failure(conn, t, error=result, **common)
+                    record_qc_failure(conn, t, error=result, **common)
                     report.failures.append((task.path, result))
                 else:
                     state = record_result(conn, t, result=result, thresholds=thresholds,

@@ -34,9 +34,12 @@ CASCADE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("muse_scipost", ("DATACUBE_FINAL", "PIXTABLE_REDUCED"), "exposure"),
     ("muse_exp_combine", ("DATACUBE_FINAL",), "ob"),
 )
-# Options beyond muse.oca's: scipost also saves the reduced pixel table the
-# combination reads.
-EXTRA_PARAMS = {"muse_scipost": ["--save=cube,individual"]}
+# Options beyond muse.oca's, replacing its option of the same name: scipost also saves
+# the reduced pixel table the combination reads, and subtracts the sky. ESO's on-line
+# rules say --skymethod=none; "simple" (a sky spectrum from the darkest 10 % of the
+# field, subtracted from every pixel) needs no SKY_LINES/LSF_PROFILE, which Debian
+# does not ship and muse.oca never selects (maxRet = 0).
+EXTRA_PARAMS = {"muse_scipost": ["--save=cube,individual", "--skymethod=simple"]}
 STEPS = tuple(a for a, _, _ in CASCADE)
 
 
@@ -122,6 +125,14 @@ def _planned(spec: RunSpec, first: Frame, catg: str, ifu: int | None) -> Frame:
                  spec.run_key)
 
 
+def recipe_params(rules: Rules, action: str) -> list[str]:
+    """The OCA rules' options of ``action``, those of :data:`EXTRA_PARAMS` replacing
+    the ones of the same name (esorex would otherwise get both)."""
+    extra = EXTRA_PARAMS.get(action, [])
+    names = {o.split("=", 1)[0] for o in extra}
+    return [o for o in rules.params.get(action, []) if o.split("=", 1)[0] not in names] + extra
+
+
 def product_name(catg: str, ifu: int | None) -> str:
     """The file name the recipe gives a product of one IFU (``--nifu=N``)."""
     stem = f"{catg}_0001" if catg.startswith("PIXTABLE_") else catg
@@ -156,7 +167,7 @@ def plan_night(rules: Rules, night: dt.date, raws: list[Frame], calibs: list[Fra
                                [(f.path, f.catg) for f in frames]
                                + [(c.path, c.catg) for c in chosen], list(products),
                                f"{work_root}/{key}",
-                               rules.params.get(action, []) + EXTRA_PARAMS.get(action, []),
+                               recipe_params(rules, action),
                                blocked=why, timeout_s=timeout_s,
                                depends=sorted({c.planned_by for c in frames + chosen
                                                if c.planned_by}),

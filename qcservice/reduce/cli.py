@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy import text
 
-from qcservice.dates import date_option
+from qcservice.cli_options import date_option
 from qcservice.db import make_engine
 from qcservice.db.engine import CONNECTION_LOST, connection_lost
 from qcservice.vocabulary import N_IFU

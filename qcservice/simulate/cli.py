@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from qcservice.dates import date_option
+from qcservice.cli_options import date_option
 from qcservice.simulate.layout import SCALES
 from qcservice.vocabulary import INS_MODES
 

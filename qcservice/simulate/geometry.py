@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from mpdaf.MUSE import Slicer
-
 from qcservice.vocabulary import N_IFU, N_SLICE
 
 SPAXEL_ARCSEC = 0.2
@@ -35,6 +33,10 @@ def sky_slice(ccd_slice: int) -> int:
     """Sky number (1..48) of the slice ``ccd_slice`` (1..48, left to right on the CCD)."""
     if not 1 <= ccd_slice <= N_SLICE:
         raise ValueError(f"slice {ccd_slice} is not in 1..{N_SLICE}")
+    # imported here: mpdaf pulls in matplotlib, scipy.signal and specutils (4 s), which
+    # every importer of the simulator (the CLI, the test collection) would pay otherwise
+    from mpdaf.MUSE import Slicer
+
     return int(Slicer.ccd2sky(ccd_slice))
 
 

@@ -15,7 +15,10 @@ recipes read (column names and units as libmuse 2.8.7 defines them):
   simulator puts no atmosphere between its scene and the telescope.
 - STD_RESPONSE (muse_scipost: ``lambda``, ``response`` [2.5 log10 of electrons/s/A per
   erg/s/cm**2/A], ``resperr``): the simulator's telescope and instrument
-  (:data:`TELESCOPE_AREA_CM2` x :data:`THROUGHPUT`).
+  (:data:`TELESCOPE_AREA_CM2` x :data:`THROUGHPUT`) seen through the lamp flat, as
+  muse_standard would measure it on a standard star: muse_scibasic divides the data by
+  the master flat, which holds the lamp's spectrum over its mean (muse_flat
+  normalises to the mean of the whole image, unlit columns included).
 - FILTER_LIST (muse_scipost's field-of-view images: one table extension per filter,
   ``lambda``, ``throughput``): ``white`` over MUSE's range and smooth top-hat
   approximations of Johnson V, Cousins R and I (not the real curves).
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from astropy.io import fits
@@ -107,14 +111,31 @@ def response_mag(lam: np.ndarray) -> np.ndarray:
     return 2.5 * np.log10(TELESCOPE_AREA_CM2 * THROUGHPUT * lam / HC_ERG_A)
 
 
+def flat_fielded_response_mag(lam: np.ndarray) -> np.ndarray:
+    """:func:`response_mag` of flat-fielded data: divided by the lamp's spectrum over
+    the master flat's mean (lamp over the CCD's rows x lit fraction of its columns;
+    the slices' efficiencies average out to 1)."""
+    from qcservice.simulate.layout import SCALES
+    from qcservice.simulate.signals import row_wavelengths, slice_illumination
+    from qcservice.simulate.spectra import lamp_continuum
+
+    layout = SCALES["full"].layout
+    unit = SimpleNamespace(slice_efficiency=(1.0,) * 48)
+    mean = (lamp_continuum(row_wavelengths(layout)).mean()
+            * slice_illumination(layout, unit).mean())
+    return response_mag(lam) + 2.5 * np.log10(mean / lamp_continuum(lam))
+
+
 def std_response(ins_mode: str) -> fits.HDUList:
     """STD_RESPONSE of one instrument mode (muse.oca selects it by INS.MODE): the
-    simulator's flux calibration, exact (errors tiny, not zero: they are propagated)."""
+    simulator's flux calibration of flat-fielded data, exact (errors tiny, not zero:
+    they are propagated)."""
     lam = _grid()
     primary = _primary("STD_RESPONSE")
     primary.header["HIERARCH ESO INS MODE"] = (ins_mode, "Instrument mode used")
     return fits.HDUList([primary, _table("STD_RESPONSE", [
-        ("lambda", "D", "Angstrom", lam), ("response", "D", "mag", response_mag(lam)),
+        ("lambda", "D", "Angstrom", lam),
+        ("response", "D", "mag", flat_fielded_response_mag(lam)),
         ("resperr", "D", "mag", np.full(lam.size, 1e-4))])])
 
 

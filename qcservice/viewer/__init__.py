@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from qcservice.config import DEFAULT_VO_URL, Settings
 from qcservice.viewer.auth import here
-from qcservice.vocabulary import IFUS, INS_MODES, QA_STATES
+from qcservice.vocabulary import IFUS, INS_MODES, N_IFU, QA_STATES
 
 
 def create_app(settings: Settings, engine: Engine | None = None,
@@ -23,8 +23,18 @@ def create_app(settings: Settings, engine: Engine | None = None,
     Its configuration comes from ``settings.viewer`` (where the VO services are, the
     DataLink template of a product, ...) and the VO authority of publisher DIDs.
     """
-    from qcservice.viewer import auth, calib, cube, db, files, pages, plots, summary, validate
-    from qcservice.viewer import errors as viewer_errors
+    from qcservice.viewer import (
+        auth,
+        calib,
+        cube,
+        db,
+        files,
+        http_errors,
+        pages,
+        plotdata,
+        summary,
+        validate,
+    )
 
     app = Flask(__name__)
     app.config.update(
@@ -39,15 +49,15 @@ def create_app(settings: Settings, engine: Engine | None = None,
     db.init_app(app, engine if engine is not None else _viewer_engine(settings))
     app.before_request(auth.load_session)
     app.before_request(auth.guard)
-    viewer_errors.init_app(app)
-    for module in (auth, summary, files, plots, calib, cube, validate, pages):
+    http_errors.init_app(app)
+    for module in (auth, summary, files, plotdata, calib, cube, validate, pages):
         app.register_blueprint(module.bp)
-    from qcservice.viewer import downloads, heatmap, review, storage, trends
+    from qcservice.viewer import downloads, heatmap, review, storage_page, trends
 
-    for module in (review, trends, heatmap, downloads, storage):
+    for module in (review, trends, heatmap, downloads, storage_page):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=INS_MODES, ifus=IFUS,
-                                 qa_states=QA_STATES, projects=pages.projects)
+                                 n_ifu=N_IFU, qa_states=QA_STATES, projects=pages.projects)
     app.context_processor(lambda: {"current": _current()})
     app.after_request(_security_headers)
     for code in (400, 403, 404):

@@ -78,7 +78,7 @@ def _basic_auth() -> Response | None:
         return throttle.too_many(wait)
     g.user = authenticate(get_conn(), creds.username, creds.password or "")
     if g.user is None:
-        wait = throttle.record_failure(creds.username, "files")
+        wait = throttle.count_failed_login(creds.username, "files")
         if wait:
             return throttle.too_many(wait)
     return None
@@ -191,7 +191,7 @@ def login() -> Response | str:
             resp.delete_cookie(LOGIN_COOKIE)
             return resp
         if not wait:
-            wait = throttle.record_failure(username, "viewer")
+            wait = throttle.count_failed_login(username, "viewer")
             error, status = "Unknown user or wrong password.", 401
         if wait:
             error, status = throttle.message(wait), 429

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qcservice import metricnames as mn
-from qcservice.vocabulary import SUMMARY_PRODUCT_CATEGORY
+from qcservice.vocabulary import SUMMARY_PRODUCT_CATEGORY, SUMMARY_RAW_TYPE
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,21 @@ GROUPS = ("SCIENCE", "BIAS", "DARK", "FLAT", "WAVE", "OTHER")
 # master calibrations: the summary category -> PRO CATG (the QC view of masters)
 MASTERS = {key: catg for catg, key in SUMMARY_PRODUCT_CATEGORY.items() if key.endswith("_red")}
 
-# The key metric of each category (heat map, per-IFU history): (DPR TYPE or PRO CATG of
-# the files, metric name), as batch QC computes them per IFU.
-KEY_METRICS = {
-    "science_raw": ("OBJECT", mn.RAW_LEVEL),
-    "bias_raw": ("BIAS", mn.BIAS_RON_E),
-    "bias_red": ("MASTER_BIAS", mn.MASTER_BIAS_NOISE),
-    "dark_raw": ("DARK", mn.DARK_CURRENT),
-    "dark_red": ("MASTER_DARK", mn.MASTER_DARK_MEDIAN),
-    "flat_raw": ("FLAT,LAMP", mn.FLAT_FLUX),
-    "flat_red": ("MASTER_FLAT", mn.MASTER_FLAT_DEAD_SLICES),
-    "wave_raw": ("WAVE", mn.RAW_LEVEL),
-    "wave_red": ("WAVECAL_TABLE", mn.WAVECAL_FIT_RMS),
+# The key metric of each category (heat map, per-IFU history), as batch QC computes it
+# per IFU, and the files it is read from: the masters above, or the raw frames of the
+# column's DPR TYPE (the lamp flats of FLAT*, the OBJECT frames of SCIENCE).
+_KEY_METRIC = {
+    "science_raw": mn.RAW_LEVEL,
+    "bias_raw": mn.BIAS_RON_E,
+    "bias_red": mn.MASTER_BIAS_NOISE,
+    "dark_raw": mn.DARK_CURRENT,
+    "dark_red": mn.MASTER_DARK_MEDIAN,
+    "flat_raw": mn.FLAT_FLUX,
+    "flat_red": mn.MASTER_FLAT_DEAD_SLICES,
+    "wave_raw": mn.RAW_LEVEL,
+    "wave_red": mn.WAVECAL_FIT_RMS,
 }
+_FILE_TYPE = {"science_raw": "OBJECT", "flat_raw": "FLAT,LAMP",
+              **{key: dpr_type for dpr_type, key in SUMMARY_RAW_TYPE.items()}, **MASTERS}
+# category -> (DPR TYPE or PRO CATG of the files, metric name)
+KEY_METRICS = {key: (_FILE_TYPE[key], metric) for key, metric in _KEY_METRIC.items()}

@@ -25,7 +25,7 @@ def wait_for(username: str) -> int:
                               {"u": username, "a": _address()}).scalar_one()
 
 
-def record_failure(username: str, channel: str) -> int:
+def count_failed_login(username: str, channel: str) -> int:
     """Count a wrong password (committed at once); returns the wait it causes."""
     conn = get_conn()
     wait = conn.execute(text("SELECT qc.login_failed(:u, :a, :c)"),

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from qcservice.dates import query_date
 from qcservice.qc.thresholds import LIMITS, Threshold, ThresholdSet
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, scope
+from qcservice.viewer.args import ifu_arg
 from qcservice.viewer.categories import KEY_METRICS
 from qcservice.viewer.db import get_conn, rows
 from qcservice.vocabulary import N_IFU
@@ -113,19 +114,10 @@ def limit_periods(limits: list[Threshold], mode: str | None, ifu: int | None) ->
     return out
 
 
-def _ifu_arg(args) -> int | None:
-    raw = args.get("ifu", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= N_IFU:
-        abort(400, f"ifu must be 1..{N_IFU}")
-    return int(raw)
-
-
 def trend_data(args) -> dict:
     """Points of one metric in series, their levels, the limits, optionally DIMM."""
     metric = args.get("metric", "")
-    ifu = _ifu_arg(args)
+    ifu = ifu_arg(args)
     split = args.get("split") or ("subunit" if ifu else "ifu")
     if split not in SPLITS:
         abort(400, f"split must be one of {SPLITS}")

@@ -11,11 +11,11 @@ from flask import Blueprint, Response, abort, g, redirect, request, url_for
 from sqlalchemy import text
 
 from qcservice.viewer.access import require_file
+from qcservice.viewer.args import ifu_arg
 from qcservice.viewer.auth import require_validator, safe_next
 from qcservice.viewer.db import get_conn, row
 from qcservice.viewer.evidence import auto_verdict
 from qcservice.viewer.summary import refresh_counts
-from qcservice.vocabulary import N_IFU
 
 bp = Blueprint("validate", __name__)
 
@@ -119,13 +119,11 @@ def qa_to_auto(file_id: int, comment: str) -> None:
 def set_ifu(file_id: int) -> Response:
     """Set is_valid of one IFU (action 'set'), or hand it back to QC (action 'auto')."""
     require_file(file_id)
-    ifu = request.form.get("ifu", "")
-    if not ifu.isdigit() or not 1 <= int(ifu) <= N_IFU:
-        abort(400, f"ifu must be 1..{N_IFU}")
+    ifu = ifu_arg(request.form, required=True)
     if request.form.get("action") == "auto":
-        ifu_to_auto(file_id, int(ifu), form_comment())
+        ifu_to_auto(file_id, ifu, form_comment())
     else:
-        decide_ifu(file_id, int(ifu), request.form.get("is_valid") == "1", form_comment())
+        decide_ifu(file_id, ifu, request.form.get("is_valid") == "1", form_comment())
     commit_decision()
     return back(file_id)
 

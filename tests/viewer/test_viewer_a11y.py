@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_history import populate_history
 from viewer_support import login
 

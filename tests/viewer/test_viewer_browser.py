@@ -4,8 +4,7 @@ log in, summary -> night -> frame and its grids, validate an IFU, see the audit 
 from __future__ import annotations
 
 import pytest
-from viewer_browser import browser_page, shot
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
+from viewer_browser import shot
 from viewer_support import PASSWORD
 
 from qcservice.viewer.server import start_viewer
@@ -16,12 +15,6 @@ def served(app):
     running = start_viewer(None, port=0, app=app)
     yield running
     running.stop()
-
-
-@pytest.fixture
-def page():
-    with browser_page(accept_downloads=False) as page:
-        yield page
 
 
 def test_review_walkthrough(served, page, catalogue):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from viewer_browser import browser_page, shot
+from viewer_browser import shot
 
 from qcservice.ancillary.register import register_files
 from qcservice.config import Settings
@@ -36,12 +36,6 @@ def served(settings: Settings, engine: Engine, minicube: Path, hst_cutout: Path,
     running = start_viewer(None, port=0, app=create_app(settings, engine, {"TESTING": True}))
     yield running
     running.stop()
-
-
-@pytest.fixture
-def page():
-    with browser_page(accept_downloads=True) as page:
-        yield page
 
 
 def test_downloads_ancillary_and_storage(served, page, engine: Engine, tmp_path: Path):

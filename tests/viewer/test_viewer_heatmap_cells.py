@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
-from viewer_history import NOISY, populate_history
+from viewer_history import NOISY, add_raw_level, populate_history
 from viewer_support import login
 
 from qcservice.viewer.categories import KEY_METRICS
@@ -80,9 +79,7 @@ def test_kept_cells_equal_the_files_after_changes_outside_a_run(app, engine, his
     bias = history[NOISY[1]]["bias"][0]
     other_night = history[0]["bias"][0]    # its metric alone changes
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO qc.metrics (file_id, ifu, name, value, source) "
-                          "SELECT :f, i, 'raw.level', 1234.5, 'computed' "
-                          "FROM generate_series(1, 24) i"), {"f": hidden})
+        add_raw_level(conn, hidden)
         conn.execute(text("UPDATE qc.metrics SET value = 99.0 WHERE file_id = :f "
                           "AND name = 'bias.ron_e' AND ifu = 3"), {"f": other_night})
         conn.execute(text("UPDATE qc.ifu_status SET is_valid = false, decided_by = 'qc' "

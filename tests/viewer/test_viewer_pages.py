@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_support import login
 
 

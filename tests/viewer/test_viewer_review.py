@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
-from viewer_history import BAD_SKY_NIGHT, FIRST, NO_STARS_NIGHT, NOISY, populate_history
+from viewer_history import (
+    BAD_SKY_NIGHT,
+    FIRST,
+    NO_STARS_NIGHT,
+    NOISY,
+    add_raw_level,
+    populate_history,
+)
 from viewer_support import csrf_from, login
 
 from qcservice.qc.thresholds import Threshold, ThresholdSet
@@ -205,9 +211,7 @@ def test_trend_heatmap_and_queue_keep_proprietary_data_hidden(app, engine, histo
     programme's member, not another consortium member."""
     hidden = catalogue["science"]
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO qc.metrics (file_id, ifu, name, value, source) "
-                          "SELECT :f, i, 'raw.level', 1234.5, 'computed' "
-                          "FROM generate_series(1, 24) i"), {"f": hidden})
+        add_raw_level(conn, hidden)
         conn.execute(text("INSERT INTO qc.qa (file_id, auto_state, state) "
                           "VALUES (:f, 'Check', 'Check')"), {"f": hidden})
     for user, sees in (("alice", False), ("teamer", True)):

@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from viewer_browser import browser_page, shot
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
+from viewer_browser import shot
 from viewer_history import BAD_SKY_NIGHT, FIRST, NOISY, populate_history
 from viewer_support import PASSWORD
 
@@ -32,7 +31,7 @@ def _login(page, url):
     page.wait_for_selector("#summary")
 
 
-def test_a_review_from_queue_to_trend(served):
+def test_a_review_from_queue_to_trend(served, browser_page):
     bad_cube = f"DATACUBE_FINAL_{FIRST + dt.timedelta(days=BAD_SKY_NIGHT)}.fits"
     noisy_night = (FIRST + dt.timedelta(days=NOISY[1])).isoformat()
     with browser_page() as page:
@@ -89,7 +88,7 @@ def test_a_review_from_queue_to_trend(served):
         assert page.errors == []
 
 
-def test_summary_and_queue_fit_400_px(served):
+def test_summary_and_queue_fit_400_px(served, browser_page):
     with browser_page() as page:
         page.set_viewport_size({"width": 400, "height": 800})
         _login(page, served.url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from viewer_fixtures import app_fixture, catalogue_fixture  # noqa: F401
 from viewer_support import csrf_from, login
 
 

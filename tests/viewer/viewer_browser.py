@@ -8,8 +8,10 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.sync_api import Page, sync_playwright
+if TYPE_CHECKING:   # Playwright is imported by the tests that drive a browser, not at collection
+    from playwright.sync_api import Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -17,6 +19,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 @contextmanager
 def browser_page(accept_downloads: bool = False) -> Iterator[Page]:
     """A page of a fresh headless browser; ``page.errors`` collects its JavaScript errors."""
+    from playwright.sync_api import sync_playwright
+
     args = ["--disable-background-networking", "--disable-gpu"]
     if os.geteuid() == 0:
         args.append("--no-sandbox")

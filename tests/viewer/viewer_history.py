@@ -30,6 +30,11 @@ def _metrics(conn: Connection, fid: int, values: list[tuple]) -> None:
                   for i, s, n, v, u in values])
 
 
+def add_raw_level(conn: Connection, fid: int, value: float = 1234.5) -> None:
+    """A raw.level of ``value`` on each of the 24 IFUs of file ``fid`` (no verdict)."""
+    _metrics(conn, fid, [(ifu, None, "raw.level", value, None) for ifu in range(1, 25)])
+
+
 def _qc(conn: Connection, fid: int, night: dt.date, mode: str, limits) -> None:
     found = conn.execute(text("SELECT ifu, subunit, name, value FROM qc.metrics "
                               "WHERE file_id = :f"), {"f": fid}).all()

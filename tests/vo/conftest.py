@@ -4,7 +4,6 @@ one cube and one spectrum embargoed, two users, published and served on a free p
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import struct
@@ -17,6 +16,7 @@ import psycopg2
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from support import free_port, open_tempdir
+from vo_support import EMBARGO, PASSWORD
 from werkzeug.security import generate_password_hash
 
 from qcservice.config import Settings, load_settings
@@ -30,8 +30,6 @@ from qcservice.vo.publish import PublishReport, publish
 from qcservice.vo.server import serve, stop
 
 VO_DB = "musedc_vo"
-EMBARGO = dt.date(2099, 1, 1)
-PASSWORD = "s3cret-pw"
 
 
 @dataclass

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 from astropy.io.votable import parse_single_table
-from conftest import PASSWORD
+from vo_support import PASSWORD
 
 from qcservice.vo.server import serve, status, stop
 

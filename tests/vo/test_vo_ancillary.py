@@ -15,9 +15,9 @@ import pytest
 import pyvo
 import requests
 from astropy.io.votable import parse_single_table
-from conftest import PASSWORD
 from sqlalchemy import text
 from support import open_tempdir
+from vo_support import PASSWORD
 
 from qcservice.ancillary.register import Rights, register_files, remove_files
 from qcservice.viewer import create_app

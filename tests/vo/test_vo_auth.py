@@ -12,7 +12,7 @@ import pyvo
 import requests
 from astropy import units as u
 from astropy.io import fits
-from conftest import PASSWORD
+from vo_support import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import free_port, open_tempdir
 
 
+@pytest.mark.dachs   # with a PostgreSQL of its own: set by hand, no shared fixture
 def test_demo_publishes_and_prints_tap_url_and_query() -> None:
     # a home and a PostgreSQL cluster of its own: DaCHS roles are cluster-wide, so this
     # DaCHS must not share a cluster with the session's

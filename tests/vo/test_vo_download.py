@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import PASSWORD
 from sqlalchemy import text
+from vo_support import PASSWORD
 
 from qcservice.cli import main
 from qcservice.download.bulk import download

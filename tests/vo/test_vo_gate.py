@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-from conftest import PASSWORD
 from sqlalchemy import text
+from vo_support import PASSWORD
 from werkzeug.datastructures import Authorization
 
 from qcservice.gate import PATH_HEADER, create_gate

@@ -9,8 +9,8 @@ import re
 import pytest
 import pyvo
 import requests
-from conftest import PASSWORD
 from flask import render_template
+from vo_support import PASSWORD
 
 from qcservice.viewer import create_app
 from qcservice.viewer.files import datalink_url

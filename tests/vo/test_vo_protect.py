@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import PASSWORD
+from vo_support import PASSWORD
 
 pytestmark = pytest.mark.slow
 
@@ -115,22 +115,20 @@ WHERE p.accref LIKE 'muse/%'
 """
 
 
-def test_dachs_and_the_viewer_agree_on_every_embargoed_file(vo_service, tmp_path):
+def test_dachs_and_the_viewer_agree_on_every_embargoed_file(vo_service, hst_cutout, tmp_path):
     """DaCHS's own access rule (owner group, embargo) over its products table equals
     qc.may_see (qc.may_see_ancillary for ancillary data) for every user and file, across
     privileges 1-3 and roles."""
     import datetime as dt
     import shutil
-    from pathlib import Path
 
-    import mpdaf
     from sqlalchemy import text
     from werkzeug.security import generate_password_hash
 
     from qcservice.ancillary.register import Rights, register_files, remove_files
 
     hst = tmp_path / "hst-embargoed.fits"
-    shutil.copy(Path(mpdaf.__file__).parent / "data" / "sdetect" / "a478hst-cutout.fits", hst)
+    shutil.copy(hst_cutout, hst)
 
     digest = generate_password_hash(PASSWORD, method="scrypt")
     with vo_service.engine.begin() as conn:

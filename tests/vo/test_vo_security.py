@@ -5,14 +5,13 @@ documents for an embargoed cube or spectrum tried as anonymous, stranger and mem
 from __future__ import annotations
 
 import io
-import subprocess
 from urllib.parse import quote
 
 import pytest
 import requests
 from astropy.io.votable import parse_single_table
-from conftest import PASSWORD
 from sqlalchemy import text
+from vo_support import PASSWORD
 
 from qcservice import filemodes
 from qcservice.vo.accounts import sync_users
@@ -20,12 +19,7 @@ from qcservice.vo.accounts import sync_users
 pytestmark = pytest.mark.slow
 
 
-def as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), user="nobody", group="nogroup", extra_groups=[],
-                          capture_output=True, text=True, cwd="/", check=False)
-
-
-def test_dachs_secrets_are_closed_to_other_accounts(vo_service):
+def test_dachs_secrets_are_closed_to_other_accounts(vo_service, as_nobody):
     """What `su nobody` read before: the database profiles, gavo.rc's adminpasswd."""
     root = vo_service.instance.root
     secrets = [root / "gavo.rc", root / "adminpasswd",

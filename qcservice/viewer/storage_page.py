@@ -9,7 +9,7 @@ from qcservice.dates import query_date
 from qcservice.storage import PLAN_BYTES, PLAN_YEARS, human, storage_report
 from qcservice.viewer.db import get_conn
 
-bp = Blueprint("storage", __name__)
+bp = Blueprint("storage_page", __name__)
 
 
 @bp.route("/storage")

@@ -10,10 +10,10 @@ from flask import Blueprint, Response, abort, jsonify, request, send_file
 from qcservice.dates import query_date
 from qcservice.viewer import products, records
 from qcservice.viewer.access import require_file, scope
+from qcservice.viewer.args import ifu_arg
 from qcservice.viewer.db import row, rows
-from qcservice.vocabulary import N_IFU
 
-bp = Blueprint("plots", __name__)
+bp = Blueprint("plotdata", __name__)
 
 _TREND = """
 WITH same AS (
@@ -48,22 +48,13 @@ def ifu_metrics(file_id: int) -> Response:
     return jsonify(records.ifu_metrics(file_id))
 
 
-def _ifu_param() -> int | None:
-    raw = request.args.get("ifu", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= N_IFU:
-        abort(400, f"ifu must be 1..{N_IFU}")
-    return int(raw)
-
-
 @bp.route("/api/file/<int:file_id>/trend")
 def trend(file_id: int) -> Response:
     """A metric over nights for files like this one, one series per mode, with thresholds."""
     require_file(file_id)
     rec = records.file_record(file_id)
     metric = request.args.get("metric", "")
-    ifu = _ifu_param()
+    ifu = ifu_arg(request.args)
     series: dict[str, dict] = {}
     for r in rows(_TREND, kind=rec["kind"], type=rec["dpr_type"] or rec["pro_catg"],
                   metric=metric, ifu=ifu, start=query_date(request.args.get("start")),
