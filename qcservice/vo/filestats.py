@@ -15,7 +15,8 @@ abmaglim (5-sigma limiting AB magnitude of a point source, total flux, as ESO's)
      gradient exactly and a smooth galaxy filling the field up to its curvature (first
      differences kept its gradient: +5 % on a broad simulated galaxy); the median
      ignores the stars' edges. Over 1000 seeds of noise under a broad galaxy (80x80
-     spaxels) it gives 0.999 sigma, spread 1.4 %, worst 5.3 %;
+     spaxels) it gives 0.999 sigma, spread 1.4 %, worst 5.3 % (first differences:
+     1.052, 1.7 % of seeds beyond 8 %);
   3. a circular aperture of radius r = the product's PSF FWHM (s_resolution; 0.8 arcsec
      when unknown) holds N = pi r^2 / pixscale^2 spaxels and, for a Gaussian PSF,
      1 - 2^-4 = 93.75 % of the flux: the 5-sigma total flux is 5 sigma sqrt(N) / 0.9375;
@@ -24,13 +25,15 @@ abmaglim (5-sigma limiting AB magnitude of a point source, total flux, as ESO's)
   Resampled cubes have correlated noise (neighbour correlation rho1, next rho2): the
   estimator then measures sigma sqrt(1 - 4/3 rho1 + 1/3 rho2), the noise at the highest
   spatial frequencies, and the aperture's noise exceeds sigma sqrt(N). On mpdaf's
-  minicube (one 900 s exposure), a noise-only image (mean of planes 0, 4, 8, ... minus
-  mean of planes 2, 6, 10, ..., which cancels the sources) has sigma 0.19e-20
-  (STAT says 0.18e-20), rho1 0.17, estimate 0.90 sigma, and 4x4 sums 1.4 x sqrt(16)
-  sigma: correlation alone makes abmaglim ~0.45 mag optimistic. On the minicube's own
-  W, though, the cluster galaxy's core is not smooth at spaxel scale: the estimate is
-  0.27e-20, 1.45 x the noise (first differences gave 1.01e-20, 5.5 x), so the two
-  errors nearly cancel there (25.98 mag). The limit is only as good as W is smooth.
+  minicube (one 900 s exposure), a noise-only image, (mean of planes 0, 4, 8, ... minus
+  mean of planes 2, 6, 10, ...) / (2 sqrt 2), which cancels the sources, has W's noise
+  sigma = 0.19e-20 (STAT says 0.18e-20), rho1 0.16, rho2 0.08, estimate 0.91 sigma and
+  4x4 sums 1.4 x sqrt(16) sigma: correlation alone makes abmaglim ~0.5 mag optimistic.
+  On the minicube's own W, though, the cluster galaxy's core is not smooth at spaxel
+  scale: the estimate is 0.27e-20, 1.4 x the noise (first differences gave 1.01e-20,
+  5.3 x), so the two errors nearly cancel there (25.98 mag at s_resolution 0.7",
+  24.54 before). The limit is only as good as W is smooth (scripts/noise_accuracy.py
+  measures all this).
 """
 
 from __future__ import annotations
