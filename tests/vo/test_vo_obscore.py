@@ -91,10 +91,10 @@ def _independent_abmaglim(path, fwhm: float) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         white = np.nanmean(data, axis=0)
-    diffs = np.concatenate([(white[:, 1:] - white[:, :-1]).ravel(),
-                            (white[1:, :] - white[:-1, :]).ravel()])
+    diffs = np.concatenate([(white[:, :-2] - 2 * white[:, 1:-1] + white[:, 2:]).ravel(),
+                            (white[:-2, :] - 2 * white[1:-1, :] + white[2:, :]).ravel()])
     diffs = diffs[np.isfinite(diffs)]
-    sigma = 1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2)
+    sigma = 1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", u.UnitsWarning)     # BUNIT's several slashes
         bunit = u.Unit(header["BUNIT"].replace("Angstrom", "AA"))
