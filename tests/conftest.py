@@ -1,7 +1,7 @@
 """Shared fixtures: a real embedded PostgreSQL for the whole session, a fresh database
 per test (cloned from a migrated template), the real MUSE cube of the mpdaf wheel, a
 second Unix account and the official pipeline; and the markers of what a test needs,
-set from the fixtures it uses (``-m "not dachs and not browser"`` is the quick loop)."""
+set from the fixtures it uses (./run quick selects by them)."""
 
 from __future__ import annotations
 

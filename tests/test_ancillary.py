@@ -48,6 +48,7 @@ def _rows(engine: Engine) -> list[tuple]:
                                  "n_rows FROM qc.ancillary ORDER BY anc_id")).all()
 
 
+@pytest.mark.slow
 def test_hst_cutout_overlaps_the_minicube_only(engine: Engine, field: dict) -> None:
     hst = field["anc"] / "a478hst-cutout.fits"
     [outcome] = register_files(engine, [hst], "HST-A478")

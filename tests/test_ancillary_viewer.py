@@ -60,6 +60,7 @@ def _listed(page: str) -> list[str]:
     return re.findall(r'/ancillary/\d+/([^"]+)"', table.group(1)) if table else []
 
 
+@pytest.mark.slow
 def test_product_page_lists_overlapping_ancillary(app: Flask, engine: Engine) -> None:
     ids = _ids(engine)
     client = app.test_client()
@@ -76,6 +77,7 @@ def test_product_page_lists_overlapping_ancillary(app: Flask, engine: Engine) ->
     assert got.status_code == 200 and got.data == Path(path).read_bytes()
 
 
+@pytest.mark.slow
 def test_proprietary_ancillary_only_for_its_group(app: Flask, engine: Engine) -> None:
     ids = _ids(engine)
     cat = f"/ancillary/{ids['a478-team-redshifts.txt']}/a478-team-redshifts.txt"

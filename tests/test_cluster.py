@@ -87,6 +87,7 @@ def test_external_url_is_not_managed(db_url: str) -> None:
     assert result.exit_code != 0 and "external" in result.output
 
 
+@pytest.mark.slow
 def test_other_mode_of_running() -> None:
     """As root, an ordinary user runs its own cluster too (as that user, no service user);
     as an ordinary user the session cluster above already is that case."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from qcservice.cli import main
 
 
+@pytest.mark.slow
 def test_demo_simulates_ingests_and_reruns_idempotently(cli_env: dict, tmp_path: Path) -> None:
     args = ["demo", "--scale", "tiny", "--data", str(tmp_path / "demo"),
             "--start-night", "2024-03-09", "--nights", "1", "--no-vo", "--viewer-port", "0",

@@ -109,6 +109,7 @@ def test_viewer_under_gunicorn_in_production_mode(gunicorn, engine):
     ({"MUSEDC_VIEWER_URL": ""}, "MUSEDC_VIEWER_URL is not set"),
     ({"MUSEDC_VIEWER_PROXIES": "all"}, "MUSEDC_VIEWER_PROXIES='all': give the number"),
 ])
+@pytest.mark.slow
 def test_a_wrong_production_setting_stops_gunicorn(cli_env, extra, message):
     proc = subprocess.run(_argv(free_port()), env=_env(cli_env, **extra), timeout=120,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)

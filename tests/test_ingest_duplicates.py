@@ -65,6 +65,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Pa
     return night, science, [Path(p) for p in made]
 
 
+@pytest.mark.slow
 def test_four_copies_are_one_exposure(pg_settings: Settings, engine: Engine, night,
                                       tmp_path: Path) -> None:
     directory, science, copies = night

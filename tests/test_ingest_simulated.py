@@ -20,6 +20,7 @@ def tiny_night(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return truth.directory
 
 
+@pytest.mark.slow
 def test_every_file_classified_as_simulated(engine: Engine, tiny_night: Path) -> None:
     truth = load_truth(tiny_night)
     files = truth["files"]
@@ -53,6 +54,7 @@ def test_every_file_classified_as_simulated(engine: Engine, tiny_night: Path) ->
             assert (row.pro_catg, row.ifu) == (expected["pro_catg"], expected["ifu"]), rel
 
 
+@pytest.mark.slow
 def test_simulated_qc_keywords_are_harvested_per_ifu(engine: Engine, tiny_night: Path) -> None:
     ingest_paths(engine, [tiny_night], workers=1, checksum=False)
     with engine.connect() as conn:
@@ -63,6 +65,7 @@ def test_simulated_qc_keywords_are_harvested_per_ifu(engine: Engine, tiny_night:
     assert tuple(ifus) == (24, 4)       # 24 IFUs x 4 quadrants
 
 
+@pytest.mark.slow
 def test_provenance_links_inputs_of_the_same_night(engine: Engine, tmp_path: Path) -> None:
     """Pipeline names repeat every night (MASTER_BIAS-01.fits): links stay within a night."""
     from qcservice.simulate import simulate
@@ -86,6 +89,7 @@ def test_provenance_links_inputs_of_the_same_night(engine: Engine, tmp_path: Pat
     assert "MASTER_BIAS" not in unlinked and "BIAS" not in unlinked
 
 
+@pytest.mark.slow
 def test_provenance_never_links_a_same_named_file_of_another_season(
         engine: Engine, tmp_path: Path) -> None:
     """Without masters of its own night, a product's MASTER_BIAS-01.fits stays unlinked

@@ -1,6 +1,6 @@
 """The markers of what a test needs (db, dachs, browser, root, esorex) follow from the
-fixtures it uses, so that ``-m "not dachs and not browser"`` (./run quick) leaves out
-exactly the tests that start DaCHS or a browser."""
+fixtures it uses, so that ``-m "not dachs and not browser"`` (part of ./run quick)
+leaves out exactly the tests that start DaCHS or a browser."""
 
 from __future__ import annotations
 

@@ -60,6 +60,7 @@ def _noisy(truth: dict) -> dict[int, float]:
     return {f["ifu"]: f["factor"] for f in truth["faults"] if f["kind"] == "noisy_ifu"}
 
 
+@pytest.mark.slow
 def test_bias_level_and_read_noise_recover_truth(nights: dict[str, Night]) -> None:
     night = nights["small"]
     noisy = _noisy(night.truth)

@@ -44,6 +44,7 @@ def ingested(engine: Engine, tiny: Path) -> Engine:
     return engine
 
 
+@pytest.mark.slow
 def test_rerun_is_incremental_and_idempotent(ingested: Engine, tmp_path: Path,
                                              tiny: Path) -> None:
     first = run_qc(ingested, tmp_path, workers=2)
@@ -63,12 +64,14 @@ def test_rerun_is_incremental_and_idempotent(ingested: Engine, tmp_path: Path,
     assert third.done == 1 and results(ingested) == before
 
 
+@pytest.mark.slow
 def test_night_selection(ingested: Engine, tmp_path: Path) -> None:
     assert run_qc(ingested, tmp_path, night_from=dt.date(2016, 2, 3)).done == 0
     assert run_qc(ingested, tmp_path, night_from=dt.date(2016, 2, 2),
                   night_to=dt.date(2016, 2, 2)).done > 100
 
 
+@pytest.mark.slow
 def test_manual_decision_outranks_automatic(ingested: Engine, tmp_path: Path,
                                             tiny: Path) -> None:
     run_qc(ingested, tmp_path, workers=2)
@@ -93,6 +96,7 @@ def test_manual_decision_outranks_automatic(ingested: Engine, tmp_path: Path,
     assert ifu.is_valid is True and "BAD_RON" in ifu.flags and ifu.decided_by == "alice"
 
 
+@pytest.mark.slow
 def test_failing_product_is_recorded_and_the_rest_go_on(ingested: Engine, tmp_path: Path,
                                                         tiny: Path) -> None:
     with ingested.connect() as conn:
@@ -119,6 +123,7 @@ def test_failing_product_is_recorded_and_the_rest_go_on(ingested: Engine, tmp_pa
     assert retry.done == 1 and retry.ok
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results(engine: Engine, tiny: Path, tmp_path: Path,
                                               db_url: str) -> None:
     from distributed import LocalCluster
@@ -138,6 +143,7 @@ def test_dask_cluster_gives_identical_results(engine: Engine, tiny: Path, tmp_pa
         assert got[key] == expected[key], key
 
 
+@pytest.mark.slow
 def test_killed_run_is_finished_by_the_next(cli_env: dict, tiny: Path, engine: Engine,
                                             tmp_path: Path, pg_settings) -> None:
     from sqlalchemy import create_engine

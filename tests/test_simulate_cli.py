@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from qcservice.cli import main
@@ -18,6 +19,7 @@ def test_help_documents_every_option(tmp_path: Path) -> None:
         assert option in result.output
 
 
+@pytest.mark.slow
 def test_simulate_writes_nights(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["--home", str(tmp_path / "home"), "simulate", str(out), "--nights", "2",
