@@ -26,13 +26,16 @@ import pytest
 
 STACK = os.environ.get("MUSEDC_STACK", "")
 CFG: dict = json.loads(Path(STACK).read_text()) if STACK else {}
-# the name tests/vo's modules import from `conftest` (this module, when they run here)
 PASSWORD: str = CFG.get("password", "")
 
 if not STACK:
     collect_ignore_glob = ["test_*.py"]
 else:
     sys.path.insert(0, str(Path(__file__).parents[1] / "vo"))
+    import vo_support
+
+    # tests/vo's modules take the users' password from vo_support: the stack's, here
+    vo_support.PASSWORD = PASSWORD
     os.environ["REQUESTS_CA_BUNDLE"] = CFG["ca"]    # requests, and pyvo through it
     _getaddrinfo = socket.getaddrinfo
 
