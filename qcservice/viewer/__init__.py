@@ -26,7 +26,7 @@ def create_app(settings: Settings, engine: Engine | None = None,
     from qcservice.viewer import (
         auth,
         calib,
-        cube,
+        cube_page,
         db,
         files,
         http_errors,
@@ -50,11 +50,11 @@ def create_app(settings: Settings, engine: Engine | None = None,
     app.before_request(auth.load_session)
     app.before_request(auth.guard)
     http_errors.init_app(app)
-    for module in (auth, summary, files, plotdata, calib, cube, validate, pages):
+    for module in (auth, summary, files, plotdata, calib, cube_page, validate, pages):
         app.register_blueprint(module.bp)
-    from qcservice.viewer import downloads, heatmap, review, storage_page, trends
+    from qcservice.viewer import download_page, heatmap, review, storage_page, trends
 
-    for module in (review, trends, heatmap, downloads, storage_page):
+    for module in (review, trends, heatmap, download_page, storage_page):
         app.register_blueprint(module.bp)
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, modes=INS_MODES, ifus=IFUS,
                                  n_ifu=N_IFU, qa_states=QA_STATES, projects=pages.projects)

@@ -16,7 +16,7 @@ from flask import (
 )
 
 from qcservice.dates import query_date
-from qcservice.viewer import evidence, products, records
+from qcservice.viewer import evidence, file_facts, products
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.categories import BY_KEY, MASTERS
 from qcservice.viewer.db import rows
@@ -29,7 +29,7 @@ SELECT f.file_id, f.filename, r.date_obs, r.object, r.ins_mode, r.exptime,
        qc.viewer_validity(f.file_id, 'raw', q.state) AS validity,
        coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.raw_frames r JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
+LEFT JOIN qc.qa q USING (file_id) {file_facts.IFU_SUMMARY}
 WHERE r.night = :night AND qc.viewer_raw_category(r.dpr_catg, r.dpr_type) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR r.ins_mode = :mode)
@@ -41,7 +41,7 @@ SELECT f.file_id, f.filename, p.date_obs, p.object, p.ins_mode, p.exptime,
        qc.viewer_validity(f.file_id, 'product', q.state) AS validity,
        coalesce(q.flags, '{{}}') AS qa_flags, st.*
 FROM qc.products p JOIN qc.files f USING (file_id)
-LEFT JOIN qc.qa q USING (file_id) {records.IFU_SUMMARY}
+LEFT JOIN qc.qa q USING (file_id) {file_facts.IFU_SUMMARY}
 WHERE p.night = :night AND qc.viewer_product_category(p.pro_catg) = :cat
   AND f.project_id = :project_id AND qc.may_see(:uid, f.file_id)
   AND (CAST(:mode AS text) IS NULL OR p.ins_mode = :mode)
@@ -67,18 +67,18 @@ def night_list(night: str, cat: str) -> str:
 def detail(file_id: int) -> str:
     """Observation, processing, the 24-IFU grids, metrics, trends, validation, audit."""
     require_file(file_id)
-    rec = records.file_record(file_id)
+    rec = file_facts.file_record(file_id)
     if rec["pro_catg"] == "DATACUBE_FINAL":
         return redirect(url_for("cube.cube", file_id=file_id))
-    cells = records.ifu_grid(file_id)
+    cells = file_facts.ifu_grid(file_id)
     read = evidence.inputs(file_id)
     found = evidence.evidence(file_id, read)
     return render_template(
-        "detail.html", rec=rec, cells=cells, counts=records.grid_counts(cells),
-        metrics=records.ifu_metrics(file_id), file_metrics=records.file_metrics(file_id),
-        provenance=records.provenance(file_id), audit=records.audit(file_id),
-        images=records.images(file_id), datalink=datalink_url(rec), user=g.user,
-        recipe_runs=records.recipe_runs(file_id),
+        "detail.html", rec=rec, cells=cells, counts=file_facts.grid_counts(cells),
+        metrics=file_facts.ifu_metrics(file_id), file_metrics=file_facts.file_metrics(file_id),
+        provenance=file_facts.provenance(file_id), audit=file_facts.audit(file_id),
+        images=file_facts.images(file_id), datalink=datalink_url(rec), user=g.user,
+        recipe_runs=file_facts.recipe_runs(file_id),
         evidence=found, why=evidence.by_ifu(found), opens_on=evidence.first_metric(found),
         limits=evidence.limits_at(file_id, read),
         spectrum=products.spectrum(rec["path"]) if rec["pro_catg"] == "SPECTRUM_1D" else None)

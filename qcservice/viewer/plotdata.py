@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, jsonify, request, send_file
 
 from qcservice.dates import query_date
-from qcservice.viewer import products, records
+from qcservice.viewer import file_facts, products
 from qcservice.viewer.access import require_file, scope
 from qcservice.viewer.args import ifu_arg
 from qcservice.viewer.db import row, rows
@@ -45,14 +45,14 @@ ORDER BY valid_from"""
 def ifu_metrics(file_id: int) -> Response:
     """Per metric, the median of each of the 24 IFUs: the grid values and the IFU plot."""
     require_file(file_id)
-    return jsonify(records.ifu_metrics(file_id))
+    return jsonify(file_facts.ifu_metrics(file_id))
 
 
 @bp.route("/api/file/<int:file_id>/trend")
 def trend(file_id: int) -> Response:
     """A metric over nights for files like this one, one series per mode, with thresholds."""
     require_file(file_id)
-    rec = records.file_record(file_id)
+    rec = file_facts.file_record(file_id)
     metric = request.args.get("metric", "")
     ifu = ifu_arg(request.args)
     series: dict[str, dict] = {}
@@ -72,7 +72,7 @@ def trend(file_id: int) -> Response:
 def product_image(file_id: int) -> Response:
     """The picture of an IMAGE_FOV product (made from the file on demand)."""
     require_file(file_id)
-    rec = records.file_record(file_id)
+    rec = file_facts.file_record(file_id)
     return _png(products.image_png(rec["path"]) if rec["pro_catg"] == "IMAGE_FOV" else None)
 
 
@@ -88,7 +88,7 @@ def raw_preview(file_id: int) -> Response:
     """A raw frame's 24 IFUs (science and standard-star frames, which QC does not check
     and so gives no preview), made from the file on demand."""
     require_file(file_id)
-    rec = records.file_record(file_id)
+    rec = file_facts.file_record(file_id)
     return _png(products.raw_preview_png(rec["path"]) if rec["kind"] == "raw" else None)
 
 

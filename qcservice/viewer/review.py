@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from qcservice.viewer.access import CLASS_COLUMNS, VISIBLE, require_file, scope
 from qcservice.viewer.auth import require_validator
 from qcservice.viewer.db import row, rows
-from qcservice.viewer.records import IFU_SUMMARY
+from qcservice.viewer.file_facts import IFU_SUMMARY
 from qcservice.viewer.validate import (
     back,
     commit_decision,

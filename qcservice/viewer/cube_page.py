@@ -23,7 +23,7 @@ from astropy.wcs import WCS
 from flask import Blueprint, abort, g, render_template, request
 
 from qcservice import metricnames as mn
-from qcservice.viewer import evidence, records
+from qcservice.viewer import evidence, file_facts
 from qcservice.viewer.access import require_file
 from qcservice.viewer.db import row, rows
 from qcservice.viewer.files import datalink_url
@@ -126,11 +126,11 @@ def cube(file_id: int) -> str:
     tab = request.args.get("tab") or _tab_of(found)
     if tab not in TABS:
         abort(404)
-    rec = records.file_record(file_id)
-    metrics = records.file_metrics(file_id)
-    cells = records.ifu_grid(file_id)
+    rec = file_facts.file_record(file_id)
+    metrics = file_facts.file_metrics(file_id)
+    cells = file_facts.ifu_grid(file_id)
     kinds = {"general": ("white", "rgb"), "psf": ("psf",), "sky": ("sky",)}[tab]
-    shown = [i for i in records.images(file_id) if i["kind"].startswith(kinds)]
+    shown = [i for i in file_facts.images(file_id) if i["kind"].startswith(kinds)]
     listed = [m for m in metrics if tab == "general"
               or (tab == "psf" and _about(m["name"], ("psf", "fwhm")))
               or (tab == "sky" and _about(m["name"], ("sky",)))]
@@ -140,6 +140,6 @@ def cube(file_id: int) -> str:
         "cube.html", rec=rec, tab=tab, tabs=TABS, images=shown, metrics=listed,
         curves=curves(metrics, CURVES.get(tab, ())), stars=table, unnamed=unnamed,
         match_arcsec=MATCH_ARCSEC,
-        sky_lines=SKY_LINES_A, cells=cells, counts=records.grid_counts(cells),
-        provenance=records.provenance(file_id), audit=records.audit(file_id),
+        sky_lines=SKY_LINES_A, cells=cells, counts=file_facts.grid_counts(cells),
+        provenance=file_facts.provenance(file_id), audit=file_facts.audit(file_id),
         datalink=datalink_url(rec), user=g.user, evidence=found, why=evidence.by_ifu(found))
