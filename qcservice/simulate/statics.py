@@ -24,7 +24,8 @@ recipes read (column names and units as libmuse 2.8.7 defines them):
   approximations of Johnson V, Cousins R and I (not the real curves).
 
 SKY_LINES and LSF_PROFILE are not written: ESO's association (``maxRet = 0`` in
-muse.oca) never gives them to muse_scipost, whose sky subtraction then works without.
+muse.oca) never gives them to muse_scipost, whose sky subtraction ``musedc reduce``
+runs with ``--skymethod=simple`` (see :data:`qcservice.reduce.associate.EXTRA_PARAMS`).
 ``musedc reduce statics DIR``
 writes them; ``musedc reduce --static DIR`` reads them. They are not written into a
 night's folder: ``musedc ingest`` would refuse them (no DATE-OBS).
