@@ -24,7 +24,8 @@ recipes read (column names and units as libmuse 2.8.7 defines them):
   approximations of Johnson V, Cousins R and I (not the real curves).
 
 SKY_LINES and LSF_PROFILE are not written: ESO's association (``maxRet = 0`` in
-muse.oca) never gives them to muse_scipost, whose sky subtraction then works without.
+muse.oca) never gives them to muse_scipost, whose sky subtraction ``musedc reduce``
+runs with ``--skymethod=simple`` (see :data:`qcservice.reduce.associate.EXTRA_PARAMS`).
 ``musedc reduce statics DIR``
 writes them; ``musedc reduce --static DIR`` reads them. They are not written into a
 night's folder: ``musedc ingest`` would refuse them (no DATE-OBS).
@@ -42,8 +43,9 @@ from astropy.io import fits
 from qcservice.simulate.arclamps import line_catalog_rows
 from qcservice.simulate.geometry import geometry_rows
 from qcservice.simulate.headers import PIPE_ID
-from qcservice.simulate.spectra import CCD_WAVE_MAX_A, CCD_WAVE_MIN_A
-from qcservice.vocabulary import INS_MODES
+from qcservice.simulate.layout import SCALES
+from qcservice.simulate.spectra import CCD_WAVE_MAX_A, CCD_WAVE_MIN_A, lamp_continuum
+from qcservice.vocabulary import INS_MODES, N_SLICE
 
 STATIC_DIR = "static"
 LINE_CATALOG_VERSION = 3
@@ -115,14 +117,13 @@ def flat_fielded_response_mag(lam: np.ndarray) -> np.ndarray:
     """:func:`response_mag` of flat-fielded data: divided by the lamp's spectrum over
     the master flat's mean (lamp over the CCD's rows x lit fraction of its columns;
     the slices' efficiencies average out to 1)."""
-    from qcservice.simulate.layout import SCALES
+    # here, not at the top: signals imports the slicer, which imports response_mag
     from qcservice.simulate.signals import row_wavelengths, slice_illumination
-    from qcservice.simulate.spectra import lamp_continuum
 
     layout = SCALES["full"].layout
-    unit = SimpleNamespace(slice_efficiency=(1.0,) * 48)
+    ideal = SimpleNamespace(slice_efficiency=(1.0,) * N_SLICE)   # a detector's stand-in
     mean = (lamp_continuum(row_wavelengths(layout)).mean()
-            * slice_illumination(layout, unit).mean())
+            * slice_illumination(layout, ideal).mean())
     return response_mag(lam) + 2.5 * np.log10(mean / lamp_continuum(lam))
 
 
