@@ -33,7 +33,7 @@ WAVECAL_FIT_RMS = "wavecal.fit_rms"
 WAVECAL_RESOLVING_POWER = "wavecal.resolving_power"
 WAVECAL_NSLICES = "wavecal.nslices"
 
-# final cubes (qc/cubeqc.py, qc/cube.py, qc/sky.py), whole field; sub-unit a wavelength
+# final cubes (qc/cubeqc.py, qc/psf.py, qc/sky.py), whole field; sub-unit a wavelength
 # in Angstrom, a star S1.., or a sky line
 CUBE_WHITE_MEDIAN = "cube.white_median"
 CUBE_PIXSCALE = "cube.pixscale"

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qcservice.qc.cube import BANDS_A, REFERENCE_A, find_stars, moffat, psf_metrics
+from qcservice.qc.psf import BANDS_A, REFERENCE_A, find_stars, moffat, psf_metrics
 
 
 @settings(max_examples=12, deadline=None)

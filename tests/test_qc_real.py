@@ -13,10 +13,11 @@ from astropy.io import fits
 from sqlalchemy import Engine, text
 
 from qcservice.ingest.runner import ingest_paths
-from qcservice.qc.cube import SKY_LINES_A, PlaneReader, geometry
+from qcservice.qc.cubeio import PlaneReader, geometry
 from qcservice.qc.cubeqc import cube_qc
 from qcservice.qc.run import run_qc
 from qcservice.qc.sky import OTHER_SKY_LINES_A, line_amplitudes, residual_statistic
+from qcservice.vocabulary import SKY_LINES_A
 
 
 def _metrics(result) -> dict[str, float]:

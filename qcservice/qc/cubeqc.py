@@ -1,4 +1,10 @@
-"""The QC task of a final cube: two passes over the cube, metrics, images and plots."""
+"""The QC task of a final cube (DATACUBE_FINAL): PSF, star positions, drift, sky residual,
+in two passes over the cube (read block by block, ``qc.cubeio``):
+- pass 1: the white-light image (mean over all planes) and the RGB bands;
+- pass 2: band images at 5000..9000 A (100 A wide, median over planes clear of sky
+  lines), whose mean is the line-free continuum image where point sources are found
+  (``qc.psf``) and sky is chosen; then the sky spaxels' spectra (``qc.sky``).
+Then metrics, images and plots."""
 
 from __future__ import annotations
 
@@ -9,22 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from qcservice.qc import plots
-from qcservice.qc.cube import (
-    BAND_HALF_WIDTH_A,
-    BANDS_A,
-    POINT_SOURCE,
-    RGB_A,
-    SKY_LINES_A,
-    PlaneReader,
-    band_median,
-    find_stars,
-    geometry,
-    plane_blocks,
-    psf_metrics,
-)
+from qcservice.qc.cubeio import PlaneReader, band_median, geometry, plane_blocks
+from qcservice.qc.psf import BAND_HALF_WIDTH_A, BANDS_A, POINT_SOURCE, find_stars, psf_metrics
 from qcservice.qc.result import Image, Metric, TaskResult
 from qcservice.qc.sky import SIDE_BAND_A, null_wavelengths, sky_check, sky_mask, sky_metrics
+from qcservice.vocabulary import SKY_LINES_A
 
+RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))   # A: the colour image
 MAX_SKY_SPAXELS = 2000  # an even sample of the sky spaxels: the residual RMS needs no more
 DEFAULT_SEEING_ARCSEC = 0.8  # the size of sources to mask when neither stars nor DIMM tell
 

@@ -1,34 +1,25 @@
-"""QC of a final MUSE datacube (DATACUBE_FINAL): PSF, star positions, drift, sky residual.
+"""The PSF of a final datacube: point sources found on the line-free continuum image
+(:func:`find_stars`), 2D Moffat fits per band, star positions and the drift.
 
-The cube is read in blocks of wavelength planes from its DATA extension (extension 1,
-big-endian float32), so memory stays bounded however large the cube:
-- pass 1: the white-light image (mean over all planes) and the RGB bands;
-- pass 2: band images at 5000..9000 A (100 A wide, median over planes clear of sky
-  lines), whose mean is the line-free continuum image where point sources are found
-  (:func:`find_stars`) and sky is chosen; then the sky spaxels' spectra (``qc.sky``).
 The PSF FWHM at each band is the median over stars of a 2D Moffat fit, each star weighted
 by its squared amplitude (a faint star's fit is noisy); the drift is each star's centroid
-against its 7000 A reference (the prototype portal's "Y - Yr" RMS).
+against its 7000 A reference (the prototype portal's "Y - Yr" RMS). The band images come
+from ``qc.cubeio``; the QC task that runs all this is ``qc.cubeqc``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 from scipy.optimize import least_squares
 
-from qcservice.fits.header import Header, read_headers
 from qcservice.qc.result import Metric
-from qcservice.vocabulary import SKY_LINES_A
 
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
 BAND_HALF_WIDTH_A = 50.0
 REFERENCE_A = 7000.0
-RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))
-BLOCK_BYTES = 64 << 20
 # What a point source is (documented in find_stars); seeing_factor bounds its FWHM
 # against the DIMM seeing when the header gives one.
 DETECT_SMOOTH_PIX, DETECT_SIGMA = 1.0, 6.0   # candidate peaks
@@ -36,115 +27,6 @@ POINT_SOURCE = {"min_beta": 1.5, "min_fwhm_pix": 1.0, "max_sharpness": 0.7,
                 "relative": (0.8, 1.1), "seeing_factor": 2.5}
 
 
-@dataclass
-class CubeGeometry:
-    nx: int
-    ny: int
-    nz: int
-    wave0: float        # A at plane 0
-    dwave: float        # A per plane
-    pixscale: float     # arcsec per spaxel
-    data: Header
-    stat: Header | None
-
-    def wave(self) -> np.ndarray:
-        return self.wave0 + self.dwave * np.arange(self.nz)
-
-    def planes(self, lo: float, hi: float) -> tuple[int, int]:
-        first = max(0, math.ceil((lo - self.wave0) / self.dwave))
-        return first, min(self.nz, math.floor((hi - self.wave0) / self.dwave) + 1)
-
-
-def _wcs(h: Header, key: str, default: float | None = 0.0) -> float:
-    value = h.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"DATA {key} = {value!r} is not a number")
-    return float(value)
-
-
-def geometry(path: str) -> CubeGeometry:
-    """Size, wavelength axis and spaxel scale of the cube's DATA extension (the error
-    names what is missing or malformed; the caller names the file)."""
-    headers = read_headers(path)
-    by_name = {h.extname: h for h in headers if h.extname}
-    data = by_name.get("DATA") or (headers[1] if len(headers) > 1 else None)
-    if data is None or data.get("NAXIS") != 3 or data.get("BITPIX") != -32:
-        raise ValueError("no 3D float32 DATA extension")
-    crpix = _wcs(data, "CRPIX3", 1.0)
-    step = _wcs(data, "CD3_3") or _wcs(data, "CDELT3")
-    cd11, cd12 = _wcs(data, "CD1_1"), _wcs(data, "CD1_2")
-    cd21, cd22 = _wcs(data, "CD2_1"), _wcs(data, "CD2_2")
-    pixscale = math.sqrt(abs(cd11 * cd22 - cd12 * cd21)) * 3600.0
-    if not step or not pixscale:
-        raise ValueError("DATA has no usable wavelength step (CD3_3, CDELT3) or CD matrix")
-    return CubeGeometry(data.get("NAXIS1"), data.get("NAXIS2"), data.get("NAXIS3"),
-                        _wcs(data, "CRVAL3", None) - (crpix - 1.0) * step, step,
-                        pixscale, data, by_name.get("STAT"))
-
-
-class PlaneReader:
-    """Planes of a 3D float32 extension read on demand: ``reader[z0:z1]`` is a
-    (planes, ny, nx) big-endian array. Reads go into one reused buffer (no memory map,
-    no fresh allocation per block), so the pages of a 3 GB cube neither accumulate in the
-    resident memory nor cost a page fault each: the array is valid until the next read.
-    """
-
-    def __init__(self, path: str, geo: CubeGeometry, h: Header) -> None:
-        self.path, self.geo, self.offset = path, geo, h.data_offset
-        self.plane_bytes = 4 * geo.nx * geo.ny
-        self._buffer = bytearray()
-
-    def __getitem__(self, planes: slice) -> np.ndarray:
-        z0, z1, _ = planes.indices(self.geo.nz)
-        count = max(0, z1 - z0)
-        size = count * self.plane_bytes
-        if len(self._buffer) < size:
-            self._buffer = bytearray(size)
-        view = memoryview(self._buffer)[:size]
-        with open(self.path, "rb") as fh:
-            fh.seek(self.offset + z0 * self.plane_bytes)
-            got = fh.readinto(view)
-        if got != size:
-            raise ValueError(f"{self.path}: cube data ends before plane {z1}")
-        return np.frombuffer(view, dtype=">f4").reshape(count, self.geo.ny, self.geo.nx)
-
-
-def plane_blocks(geo: CubeGeometry, first: int = 0, stop: int | None = None):
-    stop = geo.nz if stop is None else stop
-    step = max(1, BLOCK_BYTES // (4 * geo.nx * geo.ny))
-    for z in range(first, stop, step):
-        yield z, min(stop, z + step)
-
-
-def band_mean(cube: PlaneReader, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
-    """Mean image of the planes between ``lo`` and ``hi`` A (NaN-aware, block by block)."""
-    first, stop = geo.planes(lo, hi)
-    total = np.zeros((geo.ny, geo.nx))
-    count = np.zeros((geo.ny, geo.nx))
-    for z0, z1 in plane_blocks(geo, first, stop):
-        block = np.asarray(cube[z0:z1], dtype=np.float64)
-        good = np.isfinite(block)
-        total += np.where(good, block, 0.0).sum(axis=0)
-        count += good.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def band_median(cube: PlaneReader, geo: CubeGeometry, lo: float, hi: float) -> np.ndarray:
-    """Median image of a narrow band, sky-line planes left out: robust to sky residuals."""
-    first, stop = geo.planes(lo, hi)
-    wave = geo.wave0 + geo.dwave * np.arange(first, stop)
-    clear = np.all(np.abs(wave[:, None] - np.array(SKY_LINES_A)[None, :]) > 4.0, axis=1)
-    planes = cube[first:stop].astype(np.float32)[clear]
-    if not planes.size:
-        return np.full((geo.ny, geo.nx), np.nan)
-    if np.isnan(planes).any():      # nanmedian is slow: only when there are NaNs
-        with np.errstate(all="ignore"):
-            return np.nanmedian(planes, axis=0)
-    return np.median(planes, axis=0)
-
-
-# --- PSF -------------------------------------------------------------------------------
 def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
            x: np.ndarray, y: np.ndarray) -> np.ndarray:
     alpha = fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
