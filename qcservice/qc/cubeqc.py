@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qcservice import metricnames as mn
 from qcservice.qc import plots
 from qcservice.qc.cubeio import PlaneReader, band_median, geometry, plane_blocks
 from qcservice.qc.psf import BAND_HALF_WIDTH_A, BANDS_A, POINT_SOURCE, find_stars, psf_metrics
@@ -106,8 +107,8 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
     white, rgb = _white_and_rgb(cube, geo)
     if not np.isfinite(white).any():   # else no metric, no flag: it would pass
         raise ValueError("DATA has no finite pixel: every value is NaN or infinite")
-    metrics = [Metric("cube.white_median", float(np.nanmedian(white)), "flux"),
-               Metric("cube.pixscale", geo.pixscale, "arcsec")]
+    metrics = [Metric(mn.CUBE_WHITE_MEDIAN, float(np.nanmedian(white)), "flux"),
+               Metric(mn.CUBE_PIXSCALE, geo.pixscale, "arcsec")]
     bands = {w: band_median(cube, geo, w - BAND_HALF_WIDTH_A, w + BAND_HALF_WIDTH_A)
              for w in BANDS_A}
     with warnings.catch_warnings():

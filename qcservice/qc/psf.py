@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import least_squares
 
+from qcservice import metricnames as mn
 from qcservice.qc.result import Metric
 
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
@@ -183,7 +184,7 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
             per_band[wave] = fits_
             continue
         fwhm = weighted_median(widths)
-        metrics.append(Metric("psf.fwhm", fwhm * pixscale, "arcsec", subunit=f"{wave:.0f}"))
+        metrics.append(Metric(mn.PSF_FWHM, fwhm * pixscale, "arcsec", subunit=f"{wave:.0f}"))
         plot["wave"].append(wave)
         plot["fwhm"].append(fwhm * pixscale)
         # positions from PSF fits (the band's FWHM held): a faint star's own free width
@@ -199,35 +200,35 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
         if r is None:
             continue
         r = _at_reference(r, [(w, f[k]) for w, f in per_band.items() if f[k] is not None])
-        metrics += [Metric("psf.star_x", float(r[1]), "pix", subunit=f"S{k + 1}"),
-                    Metric("psf.star_y", float(r[2]), "pix", subunit=f"S{k + 1}"),
-                    Metric("psf.star_fwhm", float(r[3] * pixscale), "arcsec",
+        metrics += [Metric(mn.PSF_STAR_X, float(r[1]), "pix", subunit=f"S{k + 1}"),
+                    Metric(mn.PSF_STAR_Y, float(r[2]), "pix", subunit=f"S{k + 1}"),
+                    Metric(mn.PSF_STAR_FWHM, float(r[3] * pixscale), "arcsec",
                            subunit=f"S{k + 1}")]
         pts = [(w, f[k][1] - r[1], f[k][2] - r[2]) for w, f in per_band.items()
                if f[k] is not None]
         if len(pts) >= 2:
             per_star.append(tuple(np.array(v) for v in zip(*pts, strict=True)))
-            metrics.append(Metric("psf.star_rms", float(np.sqrt(np.mean(
+            metrics.append(Metric(mn.PSF_STAR_RMS, float(np.sqrt(np.mean(
                 per_star[-1][1] ** 2 + per_star[-1][2] ** 2))), "pix", subunit=f"S{k + 1}"))
     if per_star:
         # medians over stars: one faint or blended star must not make the field look bad
         rms = [float(np.sqrt(np.mean(dx ** 2 + dy ** 2))) for _, dx, dy in per_star]
         metrics += [
-            Metric("psf.drift_rms", float(np.median(rms)), "pix"),
-            Metric("psf.drift_x", float(np.median([np.polyfit(w, dx, 1)[0] * 1000
+            Metric(mn.PSF_DRIFT_RMS, float(np.median(rms)), "pix"),
+            Metric(mn.PSF_DRIFT_X, float(np.median([np.polyfit(w, dx, 1)[0] * 1000
                                                    for w, dx, _ in per_star])), "pix/1000A"),
-            Metric("psf.drift_y", float(np.median([np.polyfit(w, dy, 1)[0] * 1000
+            Metric(mn.PSF_DRIFT_Y, float(np.median([np.polyfit(w, dy, 1)[0] * 1000
                                                    for w, _, dy in per_star])), "pix/1000A")]
         for wave in per_band:       # the median offset over stars, per wavelength
             dxs = [dx[w == wave][0] for w, dx, _ in per_star if (w == wave).any()]
             dys = [dy[w == wave][0] for w, _, dy in per_star if (w == wave).any()]
             if dxs:
-                metrics += [Metric("psf.drift_dx", float(np.median(dxs)), "pix",
+                metrics += [Metric(mn.PSF_DRIFT_DX, float(np.median(dxs)), "pix",
                                    subunit=f"{wave:.0f}"),
-                            Metric("psf.drift_dy", float(np.median(dys)), "pix",
+                            Metric(mn.PSF_DRIFT_DY, float(np.median(dys)), "pix",
                                    subunit=f"{wave:.0f}")]
         plot.update(dwave=np.concatenate([p[0] for p in per_star]).tolist(),
                     dx=np.concatenate([p[1] for p in per_star]).tolist(),
                     dy=np.concatenate([p[2] for p in per_star]).tolist())
-    metrics.append(Metric("psf.nstars", len([r for r in ref if r is not None]), ""))
+    metrics.append(Metric(mn.PSF_NSTARS, len([r for r in ref if r is not None]), ""))
     return metrics, plot

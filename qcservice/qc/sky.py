@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
+from qcservice import metricnames as mn
 from qcservice.qc.result import Metric
 from qcservice.vocabulary import OTHER_SKY_LINES_A
 
@@ -93,10 +94,10 @@ def sky_check(continuum: np.ndarray, mask: np.ndarray) -> list[Metric]:
     """Is the chosen region sky? Its continuum level against its scatter (see module)."""
     values = continuum[mask]
     if values.size < 8:
-        return [Metric("sky.verified", 0, "")]
+        return [Metric(mn.SKY_VERIFIED, 0, "")]
     level = abs(float(np.median(values))) / (_robust_sigma(values) or 1e-30)
-    return [Metric("sky.continuum_sigma", level, "sigma"),
-            Metric("sky.verified", int(level <= SKY_LEVEL_SIGMA), "")]
+    return [Metric(mn.SKY_CONTINUUM_SIGMA, level, "sigma"),
+            Metric(mn.SKY_VERIFIED, int(level <= SKY_LEVEL_SIGMA), "")]
 
 
 def _line_window(wave: np.ndarray, line: float) -> tuple[slice, np.ndarray, np.ndarray]:
@@ -169,25 +170,25 @@ def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
     """Metrics from sky-spaxel spectra ``data`` (planes x spaxels) and their variance."""
     amp, err, used = line_amplitudes(data, var, wave, lines)
     if amp.size == 0:
-        return [Metric("sky.nlines", 0, "")], {}
+        return [Metric(mn.SKY_NLINES, 0, "")], {}
     rms, noise = residual_statistic(amp, err)
-    metrics = [Metric("sky.residual", rms, "flux"), Metric("sky.nlines", len(used), ""),
-               Metric("sky.nspaxels", int(data.shape[1]), "")]
+    metrics = [Metric(mn.SKY_RESIDUAL, rms, "flux"), Metric(mn.SKY_NLINES, len(used), ""),
+               Metric(mn.SKY_NSPAXELS, int(data.shape[1]), "")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         line_rms = np.sqrt(np.nanmean(amp ** 2, axis=1))
-    metrics += [Metric("sky.residual_spectrum", float(v), "flux", subunit=f"{line:.2f}")
+    metrics += [Metric(mn.SKY_RESIDUAL_SPECTRUM, float(v), "flux", subunit=f"{line:.2f}")
                 for line, v in zip(used, line_rms, strict=True) if np.isfinite(v)]
     null_amp, null_err, _ = line_amplitudes(data, var, wave, null_wavelengths(wave, lines))
     scale = noise_scale(null_amp, null_err) if null_amp.size else float("nan")
     if np.isfinite(scale):
-        metrics += [Metric("sky.noise_scale", scale, ""),
-                    Metric("sky.null_ratio", null_ratio(null_amp, null_err, len(used), scale),
+        metrics += [Metric(mn.SKY_NOISE_SCALE, scale, ""),
+                    Metric(mn.SKY_NULL_RATIO, null_ratio(null_amp, null_err, len(used), scale),
                            "")]
         noise *= scale
     if np.isfinite(noise) and noise > 0:
-        metrics += [Metric("sky.residual_noise", noise, "flux"),
-                    Metric("sky.residual_ratio", rms / noise, "")]
+        metrics += [Metric(mn.SKY_RESIDUAL_NOISE, noise, "flux"),
+                    Metric(mn.SKY_RESIDUAL_RATIO, rms / noise, "")]
     with warnings.catch_warnings():   # planes away from the sky lines were not read
         warnings.simplefilter("ignore", RuntimeWarning)
         plot = {"lines": used, "line_rms": line_rms.tolist(),
