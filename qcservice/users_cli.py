@@ -90,19 +90,22 @@ def users_role(obj, username: str, role: str) -> None:
     click.echo(f"{username} is now {role}")
 
 
-def _activation(verb: str, active: bool, doc: str) -> None:
-    """The command ``verb`` that sets USERNAME's ``active`` flag."""
-    def command(obj, username: str) -> None:
-        _run(obj, lambda c: set_active(c, username, active))
-        click.echo(f"{username} {verb}d")
+@users.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def users_deactivate(obj, username: str) -> None:
+    """Lock USERNAME out of the viewer and the VO services (kept for the audit trail)."""
+    _run(obj, lambda c: set_active(c, username, False))
+    click.echo(f"{username} deactivated")
 
-    command.__doc__ = doc
-    users.command(verb)(click.argument("username")(click.pass_obj(command)))
 
-
-_activation("deactivate", False,
-            "Lock USERNAME out of the viewer and the VO services (kept for the audit trail).")
-_activation("activate", True, "Let a deactivated USERNAME log in again.")
+@users.command("activate")
+@click.argument("username")
+@click.pass_obj
+def users_activate(obj, username: str) -> None:
+    """Let a deactivated USERNAME log in again."""
+    _run(obj, lambda c: set_active(c, username, True))
+    click.echo(f"{username} activated")
 
 
 @users.command("list")
