@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from qcservice.reduce.oca import default_rules
 from qcservice.reduce.statics import static_frames
 from qcservice.simulate import geometry
+from qcservice.simulate.spectra import response_mag
 from qcservice.simulate.statics import (
     FILTERS,
     filter_throughput,
     flat_fielded_response_mag,
-    response_mag,
     write_statics,
 )
 from qcservice.vocabulary import INS_MODES

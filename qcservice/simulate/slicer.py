@@ -8,7 +8,7 @@ x, measured: so the pipeline's cube has the model's orientation). Each slice of 
 IFU sees the row of spaxels at its ``y``; CCD column ``c`` of a slice traced from
 ``left`` to ``right`` sees ``x = x_slice + ((c + 0.5 - left) / (right - left) - 0.5)
 * width``, and each CCD row its wavelength. Electrons: flux density x the pixel's share
-of the PSF x the simulator's response (:func:`qcservice.simulate.statics.response_mag`,
+of the PSF x the simulator's response (:func:`qcservice.simulate.spectra.response_mag`,
 the STD_RESPONSE it writes) x exposure time x the row's width in Angstrom, times the
 slice's efficiency (the flat field takes it out again).
 """
@@ -21,7 +21,7 @@ from qcservice.simulate import spectra
 from qcservice.simulate.cube import CubeModel, moffat
 from qcservice.simulate.geometry import SLICE_SKY_WIDTH, sky_slice, slice_centre
 from qcservice.simulate.layout import CcdLayout, slice_columns
-from qcservice.simulate.statics import response_mag
+from qcservice.simulate.spectra import response_mag
 from qcservice.vocabulary import N_SLICE
 
 FLUX_UNIT = 1e-20  # erg/s/cm**2/A of the model's fluxes

@@ -12,6 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
+TELESCOPE_AREA_CM2 = 48.5e4  # a VLT unit telescope's collecting area
+THROUGHPUT = 0.35  # telescope, instrument and CCD, flat in wavelength
+HC_ERG_A = 1.98645e-8  # Planck constant x speed of light, erg Angstrom
+
 # The CCD's 4112 rows at MUSE's 1.25 A per row around 7000 A (muse_wavecal 2.8.7 assumes
 # 1.25 +- 0.05 A/pixel and cannot trace arc lines at other dispersions).
 CCD_WAVE_MIN_A = 7000.0 - 2056 * 1.25  # wavelength at the bottom row of the CCD: 4430 A
@@ -103,3 +107,9 @@ def arc_lines_on_rows(n_rows: int) -> np.ndarray:
     for center, weight in ARC_LINES:
         total += weight * gaussian_in_bins(edges, center, LSF_SIGMA_A)
     return total
+
+
+def response_mag(lam: np.ndarray) -> np.ndarray:
+    """2.5 log10(electrons/s/A per erg/s/cm**2/A): photons per erg at ``lam``, collected
+    by the telescope and detected with the simulator's throughput."""
+    return 2.5 * np.log10(TELESCOPE_AREA_CM2 * THROUGHPUT * lam / HC_ERG_A)

@@ -15,7 +15,7 @@ recipes read (column names and units as libmuse 2.8.7 defines them):
   simulator puts no atmosphere between its scene and the telescope.
 - STD_RESPONSE (muse_scipost: ``lambda``, ``response`` [2.5 log10 of electrons/s/A per
   erg/s/cm**2/A], ``resperr``): the simulator's telescope and instrument
-  (:data:`TELESCOPE_AREA_CM2` x :data:`THROUGHPUT`) seen through the lamp flat, as
+  (`spectra.TELESCOPE_AREA_CM2` x `spectra.THROUGHPUT`) seen through the lamp flat, as
   muse_standard would measure it on a standard star: muse_scibasic divides the data by
   the master flat, which holds the lamp's spectrum over its mean (muse_flat
   normalises to the mean of the whole image, unlit columns included).
@@ -44,14 +44,17 @@ from qcservice.simulate.arclamps import line_catalog_rows
 from qcservice.simulate.geometry import geometry_rows
 from qcservice.simulate.headers import PIPE_ID
 from qcservice.simulate.layout import SCALES
-from qcservice.simulate.spectra import CCD_WAVE_MAX_A, CCD_WAVE_MIN_A, lamp_continuum
+from qcservice.simulate.signals import row_wavelengths, slice_illumination
+from qcservice.simulate.spectra import (
+    CCD_WAVE_MAX_A,
+    CCD_WAVE_MIN_A,
+    lamp_continuum,
+    response_mag,
+)
 from qcservice.vocabulary import INS_MODES, N_SLICE
 
 STATIC_DIR = "static"
 LINE_CATALOG_VERSION = 3
-TELESCOPE_AREA_CM2 = 48.5e4  # a VLT unit telescope's collecting area
-THROUGHPUT = 0.35  # telescope, instrument and CCD, flat in wavelength
-HC_ERG_A = 1.98645e-8  # Planck constant x speed of light, erg Angstrom
 FILTERS = {"white": (4650.0, 9300.0), "Johnson_V": (4800.0, 6300.0),
            "Cousins_R": (5600.0, 7800.0), "Cousins_I": (7100.0, 9200.0)}
 FILTER_EDGE_A = 100.0  # width of a filter's cosine-shaped edges
@@ -107,19 +110,10 @@ def extinct_table() -> fits.HDUList:
         ("lambda", "D", "Angstrom", lam), ("extinction", "D", "mag/airmass", 0 * lam)])])
 
 
-def response_mag(lam: np.ndarray) -> np.ndarray:
-    """2.5 log10(electrons/s/A per erg/s/cm**2/A): photons per erg at ``lam``, collected
-    by the telescope and detected with the simulator's throughput."""
-    return 2.5 * np.log10(TELESCOPE_AREA_CM2 * THROUGHPUT * lam / HC_ERG_A)
-
-
 def flat_fielded_response_mag(lam: np.ndarray) -> np.ndarray:
     """:func:`response_mag` of flat-fielded data: divided by the lamp's spectrum over
     the master flat's mean (lamp over the CCD's rows x lit fraction of its columns;
     the slices' efficiencies average out to 1)."""
-    # here, not at the top: signals imports the slicer, which imports response_mag
-    from qcservice.simulate.signals import row_wavelengths, slice_illumination
-
     layout = SCALES["full"].layout
     ideal = SimpleNamespace(slice_efficiency=(1.0,) * N_SLICE)   # a detector's stand-in
     mean = (lamp_continuum(row_wavelengths(layout)).mean()
