@@ -123,7 +123,7 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
                 else (seeing or DEFAULT_SEEING_ARCSEC) / geo.pixscale)
     mask = sky_mask(continuum, fwhm_pix, [(s[1], s[2], s[3]) for s in stars])
     data, var = _sky_spectra(cube, stat, geo, mask)
-    sky, _ = sky_metrics(data, var, geo.wave(), SKY_LINES_A)
+    sky = sky_metrics(data, var, geo.wave(), SKY_LINES_A)
     metrics += psf + sky_check(continuum, mask) + sky
     images: list[Image] = []
     if image_dir:

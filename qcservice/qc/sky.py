@@ -166,11 +166,11 @@ def null_ratio(amp: np.ndarray, err: np.ndarray, nlines: int, scale: float) -> f
 
 
 def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
-                lines: tuple[float, ...]) -> tuple[list[Metric], dict]:
+                lines: tuple[float, ...]) -> list[Metric]:
     """Metrics from sky-spaxel spectra ``data`` (planes x spaxels) and their variance."""
     amp, err, used = line_amplitudes(data, var, wave, lines)
     if amp.size == 0:
-        return [Metric(mn.SKY_NLINES, 0, "")], {}
+        return [Metric(mn.SKY_NLINES, 0, "")]
     rms, noise = residual_statistic(amp, err)
     metrics = [Metric(mn.SKY_RESIDUAL, rms, "flux"), Metric(mn.SKY_NLINES, len(used), ""),
                Metric(mn.SKY_NSPAXELS, int(data.shape[1]), "")]
@@ -189,8 +189,4 @@ def sky_metrics(data: np.ndarray, var: np.ndarray | None, wave: np.ndarray,
     if np.isfinite(noise) and noise > 0:
         metrics += [Metric(mn.SKY_RESIDUAL_NOISE, noise, "flux"),
                     Metric(mn.SKY_RESIDUAL_RATIO, rms / noise, "")]
-    with warnings.catch_warnings():   # planes away from the sky lines were not read
-        warnings.simplefilter("ignore", RuntimeWarning)
-        plot = {"lines": used, "line_rms": line_rms.tolist(),
-                "mean_spectrum": np.nanmean(data, axis=1).tolist()}
-    return metrics, plot
+    return metrics
