@@ -80,10 +80,10 @@ WHERE (pv.input_file_id = :cube OR pv.input_name = :name) AND x.pro_catg = 'SPEC
 def name_stars(table: list[dict], rec: dict) -> str | None:
     """Set each star's ``source`` (the extracted source at its position, or None) and
     ``ra``/``dec``; returns why no star can be named (no WCS, no extracted source)."""
-    found = row("SELECT header FROM qc.hdus WHERE file_id = :f AND extname = 'DATA'",
-                f=rec["file_id"])
     if not table:
         return None
+    found = row("SELECT header FROM qc.hdus WHERE file_id = :f AND extname = 'DATA'",
+                f=rec["file_id"])
     if found is None:
         return "the cube's DATA header is not catalogued: no sky position"
     sky = WCS(fits.Header({k: v for k, v in found["header"].items()
