@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from qcservice import metricnames as mn
 from qcservice.qc.result import Image, Metric
 
 
@@ -83,13 +84,10 @@ def psf_drift(data: dict, path: Path) -> Image | None:
 # The PNG draws those metrics and the cube page's interactive plot draws them from the
 # catalogue; the mean sky-spaxel spectrum the PNG drew before could hide residuals of
 # either sign and disagreed with the page (-0.3..0.2 against 2.3-4.7).
-RESIDUAL_METRIC = "sky.residual_spectrum"
-
-
 def residual_points(metrics: list[Metric]) -> tuple[list[float], list[float], str]:
     """(line wavelengths in Angstrom, RMS amplitudes, unit) of the residual metrics."""
     pts = sorted((float(m.subunit), m.value, m.unit) for m in metrics
-                 if m.name == RESIDUAL_METRIC and m.subunit and m.value is not None)
+                 if m.name == mn.SKY_RESIDUAL_SPECTRUM and m.subunit and m.value is not None)
     return [p[0] for p in pts], [p[1] for p in pts], pts[0][2] if pts else ""
 
 
