@@ -47,11 +47,13 @@ from pathlib import Path
 
 import numpy as np
 
+from qcservice.vocabulary import WAVE_RANGE_A
+
 BLOCK_PLANES = 64
 DEFAULT_FWHM_ARCSEC = 0.8
 GAUSS_EE_AT_FWHM = 1.0 - 2.0 ** -4      # flux of a Gaussian PSF within r = FWHM
 C_ANGSTROM_PER_S = 2.99792458e18
-MUSE_CENTRE_A = 7050.0
+MUSE_CENTRE_A = sum(WAVE_RANGE_A) / 2      # an image's wavelength: the range's centre
 CACHE_VERSION = 2    # bump when a measurement changes: older cached values are recomputed
 
 
