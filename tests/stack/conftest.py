@@ -26,7 +26,6 @@ import pytest
 
 STACK = os.environ.get("MUSEDC_STACK", "")
 CFG: dict = json.loads(Path(STACK).read_text()) if STACK else {}
-PASSWORD: str = CFG.get("password", "")
 
 if not STACK:
     collect_ignore_glob = ["test_*.py"]
@@ -35,7 +34,7 @@ else:
     import vo_support
 
     # tests/vo's modules take the users' password from vo_support: the stack's, here
-    vo_support.PASSWORD = PASSWORD
+    vo_support.PASSWORD = CFG["password"]
     os.environ["REQUESTS_CA_BUNDLE"] = CFG["ca"]    # requests, and pyvo through it
     _getaddrinfo = socket.getaddrinfo
 
