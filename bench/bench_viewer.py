@@ -134,7 +134,7 @@ def fill(engine: Engine, nights: int) -> dict[str, int]:
         add_user(conn, "benchqc", "qc_scientist", PASSWORD)
         add_to_group(conn, "benchqc", "GTO")
         # the fill ends as an ingest run does: its qc.job_runs row finishes (the summary's
-        # counts are brought up to date then, sql/030)
+        # counts are brought up to date then, sql/038_viewer.sql)
         conn.execute(text("INSERT INTO qc.job_runs (kind) VALUES ('ingest')"))
         conn.execute(text("UPDATE qc.job_runs SET status = 'finished', finished_at = now()"))
         counts = {t: conn.execute(text(f"SELECT count(*) FROM qc.{t}")).scalar_one()

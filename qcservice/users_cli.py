@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 from sqlalchemy import Engine, text
@@ -36,6 +37,22 @@ def _run(obj, action) -> None:
     with engine.begin() as conn:
         action(conn)
     _sync_vo(engine)
+
+
+def _user_change(group: click.Group, name: str, change: Callable[..., None], done: str,
+                 help: str, *more: click.Argument) -> None:
+    """Add command ``name`` to ``group``: USERNAME (and the arguments ``more``) changed by
+    ``change(conn, username, ...)`` in one transaction and copied to DaCHS, then ``done``
+    said (formatted with the arguments). The commands that change a user differ in no more."""
+    params = [click.Argument(["username"]), *more]
+
+    @click.pass_obj
+    def callback(obj, **args: str) -> None:
+        values = [args[p.name] for p in params]
+        _run(obj, lambda conn: change(conn, *values))
+        click.echo(done.format(**args))
+
+    group.add_command(click.Command(name, callback=callback, params=params, help=help))
 
 
 def _sync_vo(engine: Engine) -> None:
@@ -80,34 +97,6 @@ def users_passwd(obj, username: str, password_stdin: bool) -> None:
     click.echo(f"password of {username} changed")
 
 
-@users.command("role")
-@click.argument("username")
-@click.argument("role", type=click.Choice(ROLES))
-@click.pass_obj
-def users_role(obj, username: str, role: str) -> None:
-    """Give USERNAME the role ROLE."""
-    _run(obj, lambda c: set_role(c, username, role))
-    click.echo(f"{username} is now {role}")
-
-
-@users.command("deactivate")
-@click.argument("username")
-@click.pass_obj
-def users_deactivate(obj, username: str) -> None:
-    """Lock USERNAME out of the viewer and the VO services (kept for the audit trail)."""
-    _run(obj, lambda c: set_active(c, username, False))
-    click.echo(f"{username} deactivated")
-
-
-@users.command("activate")
-@click.argument("username")
-@click.pass_obj
-def users_activate(obj, username: str) -> None:
-    """Let a deactivated USERNAME log in again."""
-    _run(obj, lambda c: set_active(c, username, True))
-    click.echo(f"{username} activated")
-
-
 @users.command("list")
 @click.pass_obj
 def users_list(obj) -> None:
@@ -124,26 +113,6 @@ def users_group() -> None:
     """Add users to groups or take them out."""
 
 
-@users_group.command("add")
-@click.argument("username")
-@click.argument("group")
-@click.pass_obj
-def group_add(obj, username: str, group: str) -> None:
-    """Put USERNAME in GROUP (created when missing)."""
-    _run(obj, lambda c: add_to_group(c, username, group))
-    click.echo(f"{username} is in {group}")
-
-
-@users_group.command("remove")
-@click.argument("username")
-@click.argument("group")
-@click.pass_obj
-def group_remove(obj, username: str, group: str) -> None:
-    """Take USERNAME out of GROUP."""
-    _run(obj, lambda c: remove_from_group(c, username, group))
-    click.echo(f"{username} left {group}")
-
-
 @users.command("groups")
 @click.pass_obj
 def users_groups(obj) -> None:
@@ -151,3 +120,16 @@ def users_groups(obj) -> None:
     with _engine(obj).connect() as conn:
         for g in list_groups(conn):
             click.echo(f"{g['name']:<20} {g['kind']:<11} {g['members']} member(s)")
+
+
+_user_change(users, "role", set_role, "{username} is now {role}", "Give USERNAME the role ROLE.",
+             click.Argument(["role"], type=click.Choice(ROLES)))
+_user_change(users, "deactivate", lambda conn, username: set_active(conn, username, False),
+             "{username} deactivated",
+             "Lock USERNAME out of the viewer and the VO services (kept for the audit trail).")
+_user_change(users, "activate", lambda conn, username: set_active(conn, username, True),
+             "{username} activated", "Let a deactivated USERNAME log in again.")
+_user_change(users_group, "add", add_to_group, "{username} is in {group}",
+             "Put USERNAME in GROUP (created when missing).", click.Argument(["group"]))
+_user_change(users_group, "remove", remove_from_group, "{username} left {group}",
+             "Take USERNAME out of GROUP.", click.Argument(["group"]))

@@ -38,7 +38,7 @@ PUBLISHED_CATEGORIES = ("DATACUBE_FINAL", "IMAGE_FOV")
 FINAL_CATEGORIES = (*PUBLISHED_CATEGORIES, "SPECTRUM_1D")
 
 # The nightly summary's column of each product category (qc.viewer_product_category in
-# sql/031_viewer_more_categories.sql says the same), and of raw frames by DPR CATG / TYPE
+# sql/038_viewer.sql says the same), and of raw frames by DPR CATG / TYPE
 # (qc.viewer_raw_category: SCIENCE first, then the type; FLAT* and STD* by prefix).
 SUMMARY_PRODUCT_CATEGORY = {
     "PIXTABLE_OBJECT": "science_scibasic", "OBJECT_RED": "science_scibasic",

@@ -11,16 +11,14 @@
 # Settings: MUSEDC_BASE_IMAGE (default musedc-base:bookworm; an existing image is reused
 # unless --rebuild-base), MUSEDC_DEBIAN_MIRROR (default: the first of /etc/apt's sources),
 # MUSEDC_BUILD_DIR (scratch space for the base's root file system, default /var/tmp).
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$here"
-say() { printf '[build-images] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "[--rebuild-base]"
 
 rebuild_base=no
 case "${1:-}" in
     "") ;;
     --rebuild-base) rebuild_base=yes ;;
-    *) say "usage: scripts/build-images.sh [--rebuild-base]"; exit 2 ;;
+    *) usage ;;
 esac
 # shellcheck source=scripts/container-engine.sh
 source scripts/container-engine.sh

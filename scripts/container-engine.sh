@@ -1,16 +1,14 @@
-# Sourced by scripts/build-images.sh and scripts/deploy-check.sh: pick the container
-# engine and its compose, installing what is missing from scripts/debian-packages-deploy.txt.
+# Sourced by scripts/build-images.sh and scripts/deploy-check.sh (after scripts/lib.sh):
+# pick the container engine and its compose, installing what is missing from
+# scripts/debian-packages-deploy.txt.
 # Sets ENGINE (podman|docker), ENGINE_CMD and COMPOSE_CMD (arrays), and engine() runs it.
 # podman is preferred (it needs no daemon); docker is used only when its daemon answers.
 
 _engine_say() { printf '[engine] %s\n' "$*" >&2; }
 
 _engine_install_missing() {
-    local list=$1 pkg missing=()
-    while read -r pkg; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-            || missing+=("$pkg")
-    done < <(grep -hvE '^\s*(#|$)' "$list")
+    local missing
+    mapfile -t missing < <(missing_packages "$1")
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         _engine_say "missing Debian packages: ${missing[*]} (install them as root)"

@@ -14,11 +14,10 @@
 # (its own network and volumes), with its settings in the project's .env; only the proxy
 # is published, on free loopback ports.
 # Not part of ./run test: it takes minutes (docs/operations.md says how long).
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$here"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "[--no-build] [--keep]"
 t0=$SECONDS
-say() { printf '[deploy-check %4ds] %s\n' $((SECONDS - t0)) "$*" >&2; }
+say() { printf '[deploy-check %4ds] %s\n' $((SECONDS - t0)) "$*" >&2; }   # with the time
 fail() { say "FAILED: $*"; exit 1; }
 
 build=yes keep=no
@@ -26,7 +25,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-build) build=no ;;
         --keep) keep=yes ;;
-        *) say "usage: scripts/deploy-check.sh [--no-build] [--keep]"; exit 2 ;;
+        *) usage ;;
     esac
 done
 # shellcheck source=scripts/container-engine.sh

@@ -6,17 +6,14 @@
 #   scripts/setup.sh             what ./run demo and ./run test need (everything)
 #   scripts/setup.sh --runtime   without what only the tests need (the production image)
 # Reruns are cheap: nothing is installed twice.
-set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$here"
-
-say() { printf '[setup] %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "[--runtime]"
 
 mode=full
 case "${1:-}" in
     "") ;;
     --runtime) mode=runtime ;;
-    *) say "usage: scripts/setup.sh [--runtime]"; exit 2 ;;
+    *) usage ;;
 esac
 lists=(scripts/debian-packages.txt)
 extras='.[test]'
@@ -28,12 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- Debian packages ---------------------------------------------------------------
-mapfile -t wanted < <(grep -hvE '^\s*(#|$)' "${lists[@]}")
-missing=()
-for pkg in "${wanted[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-        || missing+=("$pkg")
-done
+mapfile -t missing < <(missing_packages "${lists[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] && [ ${#sudo_cmd[@]} -eq 0 ]; then
         say "missing Debian packages: ${missing[*]}"

@@ -80,12 +80,13 @@ def _admin(settings: Settings):
 
 
 @contextlib.contextmanager
-def fresh_database(settings: Settings) -> Iterator[str]:
-    """A new database cloned from the migrated template; dropped afterwards."""
+def fresh_database(settings: Settings, template: str = "musedc") -> Iterator[str]:
+    """A new database cloned from the migrated template (or from PostgreSQL's empty
+    ``template0``); dropped afterwards."""
     name = f"t{os.getpid()}_{next(_counter)}"
     admin = _admin(settings)
     with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE musedc')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
     try:
         yield EmbeddedCluster(settings).url(database=name)
     finally:

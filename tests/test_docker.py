@@ -517,7 +517,7 @@ def test_build_script_builds_every_image_compose_uses():
 
 
 def test_scripts_parse_and_podman_uses_runc():
-    for name in ("scripts/build-images.sh", "scripts/deploy-check.sh",
+    for name in ("scripts/build-images.sh", "scripts/deploy-check.sh", "scripts/lib.sh",
                  "scripts/container-engine.sh", "docker/dachs-serve.sh",
                  "docker/postgres-entrypoint.sh"):
         assert subprocess.run(["bash", "-n", str(REPO / name)]).returncode == 0, name

@@ -4,6 +4,12 @@ Each migration runs in its own transaction under an advisory lock, so two proces
 migrating at once apply each file exactly once. ``qc.schema_migrations`` records the
 version, file name, SHA-256 and time of every applied file; a file edited after it was
 applied is reported, never silently re-run.
+
+A squash (Django's squashed migrations) holds the final state of what several older
+migrations built step by step, and names them in a header line ``-- replaces: 4 30 31``;
+their files are deleted. A fresh database runs the squash; one that applied all the
+versions it replaces records it without running it (their rows stay, as history); one
+that applied only some of them must first be upgraded by the release before the squash.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from qcservice.errors import MusedcError
 
 _LOCK_KEY = 0x6D757365  # "muse": one advisory lock for all migrators
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_REPLACES = re.compile(r"^-- replaces:((?: \d+)+)$", re.MULTILINE)
 
 
 class MigrationError(MusedcError, RuntimeError):
@@ -35,6 +42,12 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def replaces(self) -> frozenset[int]:
+        """The versions this squash replaces (none for an ordinary migration)."""
+        match = _REPLACES.match(self.sql)   # the first line
+        return frozenset(int(v) for v in match.group(1).split()) if match else frozenset()
 
 
 def migrations_dir() -> Path:
@@ -58,6 +71,10 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
         found[version] = Migration(version, path.name, path.read_text())
     if not found:
         raise MigrationError(f"no migrations in {directory}")
+    for m in found.values():
+        if kept := sorted(m.replaces & found.keys()):
+            raise MigrationError(f"{directory / m.filename} replaces {found[kept[0]].filename}, "
+                                 f"which must be deleted")
     return [found[v] for v in sorted(found)]
 
 
@@ -70,12 +87,14 @@ def _applied(conn: Connection) -> dict[int, str]:
 
 
 def pending_migrations(engine: Engine, directory: Path | None = None) -> list[Migration]:
-    """Migrations not yet applied; raises if an applied file has since been edited."""
+    """Migrations not yet applied; raises if an applied file has since been edited, or
+    if the database applied only part of what a squash replaces."""
     with engine.connect() as conn:
         applied = _applied(conn)
     pending = []
     for m in load_migrations(directory):
         if m.version not in applied:
+            _check_squash(m, applied)
             pending.append(m)
         elif applied[m.version] != m.checksum:
             raise MigrationError(f"{m.filename} was edited after it was applied; write a new "
@@ -83,22 +102,40 @@ def pending_migrations(engine: Engine, directory: Path | None = None) -> list[Mi
     return pending
 
 
+def _check_squash(m: Migration, applied: dict[int, str]) -> None:
+    """A squash may meet all or none of what it replaces, never part of it."""
+    missing = sorted(m.replaces - applied.keys())
+    if missing and len(missing) < len(m.replaces):
+        raise MigrationError(
+            f"{m.filename} replaces migrations {' '.join(map(str, sorted(m.replaces)))}, of "
+            f"which this database lacks {' '.join(map(str, missing))}: upgrade it first with "
+            f"the release before {m.filename} (it still has those migrations)")
+
+
+def _replaced_by_squash(m: Migration, applied: dict[int, str]) -> bool:
+    """Whether the database already has what squash ``m`` builds (all it replaces)."""
+    return bool(m.replaces) and m.replaces <= applied.keys()
+
+
 def apply_migrations(engine: Engine, directory: Path | None = None) -> list[Migration]:
-    """Apply what is pending, in order; returns what this call applied."""
+    """Apply what is pending, in order; returns what this call applied (or recorded: a
+    squash of migrations the database has)."""
+    pending_migrations(engine, directory)  # an edited file or a partial squash: nothing runs
     done = []
     for m in load_migrations(directory):
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-            if m.version in _applied(conn):
+            applied = _applied(conn)
+            if m.version in applied:
                 continue
-            with conn.connection.cursor() as cur:  # raw DBAPI: no %-parameter parsing
-                cur.execute(m.sql)
+            if not _replaced_by_squash(m, applied):
+                with conn.connection.cursor() as cur:  # raw DBAPI: no %-parameter parsing
+                    cur.execute(m.sql)
             conn.execute(
                 text("INSERT INTO qc.schema_migrations (version, filename, checksum) "
                      "VALUES (:v, :f, :c)"),
                 {"v": m.version, "f": m.filename, "c": m.checksum})
             done.append(m)
-    pending_migrations(engine, directory)  # re-checks the checksums of what was applied before
     return done
 
 

@@ -1,6 +1,6 @@
 """The summary's categories (columns). Which frames each counts, and whether a frame is
 valid, is decided in SQL, once, by ``qc.viewer_raw_category``, ``qc.viewer_product_category``
-and ``qc.viewer_validity`` (``sql/004_viewer.sql``): a raw frame is valid when passed
+and ``qc.viewer_validity`` (``sql/038_viewer.sql``): a raw frame is valid when passed
 (QA state Pass/Usable) or, without such a state, when QC assessed its IFUs and none is
 invalid; invalid when Fail or any IFU is invalid. A product goes by its QA state alone.
 """

@@ -3,9 +3,9 @@
 Each cell is one night and one IFU: the median of the metric over that night's files of
 the category (and their sub-units), coloured by the worst IFU status among them (invalid,
 flagged, fine, not assessed), the value and the state in text, linked to the worst file.
-The cells are kept per night and visibility class (sql/035, brought up to date by this
-page and at the end of a run: sql/037), so a thousand nights are read, not recomputed
-from their 24,000 files.
+The cells are kept per night and visibility class (sql/038_viewer.sql, brought up to
+date by this page and at the end of a run), so a thousand nights are read, not
+recomputed from their 24,000 files.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ bp = Blueprint("heatmap", __name__)
 
 DEFAULT_NIGHTS = 60   # nights with data shown when no range is asked for
 
-# the cells kept per night and visibility class (sql/035): the reader's classes are
+# the cells kept per night and visibility class (sql/038_viewer.sql): the reader's classes are
 # decided once each (the counts' classes), then 24,000 narrow rows are read and merged
 _CLASS = ("file_id, night, ifu, owner_group_id AS og, privilege AS priv, "
           "release_date <= current_date AS released")

@@ -20,7 +20,7 @@ ESO_CLIMATE = "https://archive.eso.org/asm/ambient-server?night={night}&site=par
 # Visibility is decided by qc.may_see on one sample file per visibility class (project,
 # owner group, privilege, released or not: all the rule reads of a file); the counts keep
 # the classes apart, so the sums are those of the files qc.may_see allows. Every mode:
-# the totals over the modes (sql/036); one mode: the counts of that mode.
+# the totals over the modes (sql/038_viewer.sql); one mode: the counts of that mode.
 _COUNTS = f"""
 WITH {COUNTED_VISIBLE}
 SELECT c.night, c.cat, sum(c.n)::int AS n, sum(c.n_valid)::int AS n_valid,
@@ -50,7 +50,7 @@ GROUP BY night ORDER BY night DESC"""
 
 def refresh_counts(kept: str = "counts") -> None:
     """Recount the nights whose files or QC changed since the last summary (``kept``
-    "cells": and then the heat map's cells, sql/037). Derived data: a crash may lose
+    "cells": and then the heat map's cells, sql/038_viewer.sql). Derived data: a crash may lose
     this commit, never make it half, so no wait for the disk (under load the flush cost
     more than the recount)."""
     if kept not in ("counts", "cells"):

@@ -62,6 +62,22 @@ _VO_UNITS = {"Angstrom": "0.1nm", "angstrom": "0.1nm", "A": "0.1nm", "pix/1000A"
              "pix/1000 A": "0.01pix/nm", "flux": None, "relative": None}
 
 
+def is_vounit(text: str) -> bool:
+    """Whether astropy reads ``text`` as a VOUnit without a warning (a deprecated unit
+    warns)."""
+    import warnings
+
+    from astropy import units as u
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            u.Unit(text, format="vounit")
+            return True
+        except (ValueError, Warning):
+            return False
+
+
 @functools.lru_cache(maxsize=256)
 def vo_unit(unit: str | None) -> str | None:
     """``unit`` as a VOUnit TAP can serve: mapped, or NULL when it names no unit."""
@@ -69,28 +85,19 @@ def vo_unit(unit: str | None) -> str | None:
         return None
     if unit in _VO_UNITS:
         return _VO_UNITS[unit]
+    if is_vounit(unit):
+        return unit
     import warnings
 
     from astropy import units as u
 
-    def parses(text: str) -> bool:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            try:
-                u.Unit(text, format="vounit")
-                return True
-            except (ValueError, Warning):
-                return False
-
-    if parses(unit):
-        return unit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")       # e.g. several slashes: fine, we rewrite it
         try:
             candidate = u.Unit(unit.replace("ADU", "adu")).to_string("vounit")
         except ValueError:
             return None
-    return candidate if parses(candidate) else None
+    return candidate if is_vounit(candidate) else None
 
 
 _METRICS_SQL = """

@@ -41,6 +41,30 @@ def test_users_lifecycle(cli_env, db_url):
     engine.dispose()
 
 
+def test_users_role_activity_and_groups_say_what_they_did(cli_env, db_url):
+    assert _run(cli_env, "users", "add", "erin", "--password-stdin",
+                stdin="erin's password\n").exit_code == 0
+    for args, said in ((("role", "erin", "admin"), "erin is now admin\n"),
+                       (("deactivate", "erin"), "erin deactivated\n"),
+                       (("group", "add", "erin", "PROG-C"), "erin is in PROG-C\n")):
+        result = _run(cli_env, "users", *args)
+        assert result.exit_code == 0 and result.output == said, (args, result.output)
+    assert "erin " in _run(cli_env, "users", "list").output
+    assert "(inactive)" in _run(cli_env, "users", "list").output
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert authenticate(conn, "erin", "erin's password") is None   # inactive
+    assert _run(cli_env, "users", "activate", "erin").output == "erin activated\n"
+    assert _run(cli_env, "users", "group", "remove", "erin", "PROG-C").output == \
+        "erin left PROG-C\n"
+    bad = _run(cli_env, "users", "role", "erin", "emperor")
+    assert bad.exit_code == 2 and "emperor" in bad.output
+    with engine.connect() as conn:
+        user = authenticate(conn, "erin", "erin's password")
+        assert user is not None and user.role == "admin" and user.groups == ()
+    engine.dispose()
+
+
 def test_demo_viewer_serves_and_logs_in(settings, engine):
     demo = start_demo_viewer(settings, port=0)
     try:

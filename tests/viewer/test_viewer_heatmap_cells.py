@@ -1,4 +1,4 @@
-"""The heat map's kept cells (sql/035) say what the files say, for every reader: computed
+"""The heat map's kept cells (sql/038_viewer.sql) say what the files say, for every reader: computed
 again here file by file with ``qc.may_see``, before and after changes made outside a run
 (a validation of an IFU, a metric rewritten, an embargoed frame's metrics added)."""
 
