@@ -17,9 +17,10 @@ import numpy as np
 from qcservice import metricnames as mn
 from qcservice.qc import plots
 from qcservice.qc.cubeio import PlaneReader, band_median, geometry, plane_blocks
-from qcservice.qc.psf import BAND_HALF_WIDTH_A, BANDS_A, POINT_SOURCE, find_stars, psf_metrics
+from qcservice.qc.psf import BAND_HALF_WIDTH_A, BANDS_A, psf_metrics
 from qcservice.qc.result import Image, Metric, TaskResult
 from qcservice.qc.sky import SIDE_BAND_A, null_wavelengths, sky_check, sky_mask, sky_metrics
+from qcservice.qc.starfind import POINT_SOURCE, find_stars
 from qcservice.vocabulary import SKY_LINES_A
 
 RGB_A = ((7500.0, 9300.0), (6000.0, 7500.0), (4750.0, 6000.0))   # A: the colour image
@@ -117,8 +118,8 @@ def cube_qc(path: str, image_dir: str | None, seeing: float | None = None) -> Ta
     if not np.isfinite(continuum).any():
         continuum = white
     limit = POINT_SOURCE["seeing_factor"] * seeing / geo.pixscale if seeing else None
-    stars = find_stars(continuum, max_fwhm_pix=limit)
-    psf, psf_plot = psf_metrics(bands, stars, geo.pixscale)
+    stars, others = find_stars(continuum, max_fwhm_pix=limit)
+    psf, psf_plot = psf_metrics(bands, stars, geo.pixscale, others)
     fwhm_pix = (float(np.median([s[3] for s in stars])) if stars
                 else (seeing or DEFAULT_SEEING_ARCSEC) / geo.pixscale)
     mask = sky_mask(continuum, fwhm_pix, [(s[1], s[2], s[3]) for s in stars])

@@ -1,5 +1,5 @@
-"""The PSF of a final datacube: point sources found on the line-free continuum image
-(:func:`find_stars`), 2D Moffat fits per band, star positions and the drift.
+"""The PSF of a final datacube: 2D Moffat fits per band of the point sources found on the
+line-free continuum image (``qc.starfind``), star positions and the drift.
 
 The PSF FWHM at each band is the median over stars of a 2D Moffat fit, each star weighted
 by its squared amplitude (a faint star's fit is noisy); the drift is each star's centroid
@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
 from scipy.optimize import least_squares
 
 from qcservice import metricnames as mn
@@ -21,13 +20,6 @@ from qcservice.qc.result import Metric
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
 BAND_HALF_WIDTH_A = 50.0
 REFERENCE_A = 7000.0
-# What a point source is (documented in find_stars); seeing_factor bounds its FWHM
-# against the DIMM seeing when the header gives one.
-DETECT_SMOOTH_PIX, DETECT_SIGMA = 1.0, 6.0   # candidate peaks
-POINT_SOURCE = {"min_beta": 1.5, "min_fwhm_pix": 1.0, "max_sharpness": 0.7,
-                "relative": (0.8, 1.1), "seeing_factor": 2.5}
-
-
 def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
            x: np.ndarray, y: np.ndarray) -> np.ndarray:
     alpha = fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))
@@ -93,61 +85,6 @@ def fit_radius(fwhm_pix: float) -> int:
     return max(6, math.ceil(1.5 * fwhm_pix))
 
 
-def find_stars(image: np.ndarray, max_stars: int = 12,
-               max_fwhm_pix: float | None = None) -> list[np.ndarray]:
-    """The point sources of a (line-free continuum) image, as Moffat fits.
-
-    Peaks ``DETECT_SIGMA`` above the background are fitted one by one (neighbours with
-    widths of their own). A point source (:data:`POINT_SOURCE`) has the profile of a star:
-    a Moffat beta of at least ``min_beta`` (a galaxy's exponential or de Vaucouleurs wings
-    pull beta to the fit's lower bound, 1.2: so on the minicube's galaxy; stars give
-    2-4); a FWHM of at least ``min_fwhm_pix`` (narrower is a noise spike or a cosmic);
-    no broader than ``seeing_factor`` times the seeing when it is known
-    (``max_fwhm_pix``); and a FWHM within ``relative`` of the candidates' median
-    (weighted by squared amplitude), since stars share one PSF, a galaxy is that PSF
-    convolved with more, and a much narrower fit is noise or a failed fit. A peak sharper
-    than ``max_sharpness`` is not even fitted. A missing seeing keyword thus never makes
-    a galaxy the PSF: its profile rejects it.
-    """
-    # peaks of the image smoothed over a spaxel or two: a faint star in bad seeing is
-    # found where single spaxels would drown in the wings of its neighbours
-    clean = ndimage.gaussian_filter(np.nan_to_num(image, nan=float(np.nanmedian(image))),
-                                    DETECT_SMOOTH_PIX)
-    faint = np.sort(clean.ravel())[: max(8, clean.size // 2)]   # mostly sky
-    bg = float(np.median(faint))
-    noise = 1.4826 * float(np.median(np.abs(faint - bg))) or float(clean.std()) or 1.0
-    peaks = (clean == ndimage.maximum_filter(clean, size=5)) & \
-        (clean > bg + DETECT_SIGMA * noise)
-    # DAOFIND's sharpness on the unsmoothed image: a spike (hot spaxel, cosmic residual)
-    # stands alone, a source of a FWHM >= 1 spaxel shares its peak with its neighbours
-    raw = np.nan_to_num(image, nan=bg)
-    around = (ndimage.uniform_filter(raw, size=3) * 9 - raw) / 8
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sharp = (raw - around) / (raw - bg)
-    peaks &= ~(sharp > POINT_SOURCE["max_sharpness"])
-    ys, xs = np.nonzero(peaks)
-    order = np.argsort(clean[ys, xs])[::-1][: 3 * max_stars]
-    found = [(float(xs[i]), float(ys[i])) for i in order]
-    fits_ = []
-    for x, y in found:
-        others = [p for p in found if p != (x, y)]
-        first = fit_moffat(image, x, y, 6, others, shared=False)
-        if first is not None and fit_radius(first[3]) > 6:   # a wide PSF needs a wider box
-            first = fit_moffat(image, first[1], first[2], fit_radius(first[3]), others,
-                               shared=False)
-        if first is not None:
-            fits_.append(first)
-    fits_ = [f for f in fits_ if f[4] >= POINT_SOURCE["min_beta"]
-             and f[3] >= POINT_SOURCE["min_fwhm_pix"]]
-    if max_fwhm_pix is not None:
-        fits_ = [f for f in fits_ if f[3] <= max_fwhm_pix]
-    if not fits_:
-        return []
-    low, high = POINT_SOURCE["relative"]
-    psf = weighted_median([(f[3], f[0] ** 2) for f in fits_])   # the bright ones decide
-    return [f for f in fits_ if low * psf <= f[3] <= high * psf][:max_stars]
-
-
 def weighted_median(pairs: list[tuple[float, float]]) -> float:
     """The value at half the total weight of (value, weight) pairs."""
     values, weights = np.array(sorted(pairs)).T
@@ -168,17 +105,31 @@ def _at_reference(ref: np.ndarray, fits_: list[tuple[float, np.ndarray]]) -> np.
     return np.array([ref[0], *xy, *ref[3:]])
 
 
-def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
-                pixscale: float) -> tuple[list[Metric], dict]:
-    """FWHM per band, star positions at 7000 A, centroid drift; and the data to plot."""
+def _on_star(star: np.ndarray, fit: np.ndarray | None) -> np.ndarray | None:
+    """The fit, unless it left the star (more than a spaxel: the drift over the bands is a
+    fraction of that): in a noisy band a faint star's fit can slide onto a neighbour."""
+    if fit is None or math.hypot(fit[1] - star[1], fit[2] - star[2]) > 1.0:
+        return None
+    return fit
+
+
+def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray], pixscale: float,
+                others: list[tuple[float, float]] = ()) -> tuple[list[Metric], dict]:
+    """FWHM per band, star positions at 7000 A, centroid drift; and the data to plot.
+    The positions are fitted with the ``others`` (sources that are no stars) beside, so
+    their light does not pull a star; the widths without them (as PSF-shaped neighbours a
+    galaxy's light would widen the PSF)."""
     per_band: dict[float, list[np.ndarray | None]] = {}
     metrics, plot = [], {"wave": [], "fwhm": [], "dx": [], "dy": []}
     # the one PSF's beta, as its FWHM: the bright stars decide
     beta = weighted_median([(s[4], s[0] ** 2) for s in stars]) if stars else None
+
+    def stars_near(s: np.ndarray) -> list[tuple[float, float]]:
+        return [(o[1], o[2]) for o in stars if o is not s]
+
     for wave, image in bands.items():
-        fits_ = [fit_moffat(image, s[1], s[2], fit_radius(s[3]),
-                            [(o[1], o[2]) for o in stars if o is not s], beta=beta)
-                 for s in stars]
+        fits_ = [_on_star(s, fit_moffat(image, s[1], s[2], fit_radius(s[3]), stars_near(s),
+                                        beta=beta)) for s in stars]
         widths = [(f[3], f[0] ** 2) for f in fits_ if f is not None]
         if not widths:
             per_band[wave] = fits_
@@ -189,17 +140,21 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
         plot["fwhm"].append(fwhm * pixscale)
         # positions from PSF fits (the band's FWHM held): a faint star's own free width
         # trades with its position and the background in a noisy narrow band
-        placed = [None if f is None else fit_moffat(
-            image, f[1], f[2], fit_radius(fwhm), [(o[1], o[2]) for o in stars if o is not s],
-            beta=beta, fwhm=fwhm) for s, f in zip(stars, fits_, strict=True)]
-        per_band[wave] = [None if f is None or p is None else np.array([*p[:3], f[3], *p[4:]])
+        placed = [_on_star(s, fit_moffat(
+            image, s[1], s[2], fit_radius(fwhm), stars_near(s) + list(others), beta=beta,
+            fwhm=fwhm)) for s in stars]
+        per_band[wave] = [None if p is None else np.array([*p[:3], fwhm if f is None else f[3],
+                                                           *p[4:]])
                           for f, p in zip(fits_, placed, strict=True)]
-    ref = per_band.get(REFERENCE_A, [])
     per_star = []   # (waves, dx, dy) of each star against its 7000 A position
-    for k, r in enumerate(ref):
-        if r is None:
+    nstars = 0
+    for k in range(len(stars)):
+        bands_k = [(w, f[k]) for w, f in per_band.items() if f[k] is not None]
+        if not bands_k:     # no band placed it: not counted
             continue
-        r = _at_reference(r, [(w, f[k]) for w, f in per_band.items() if f[k] is not None])
+        nstars += 1
+        nearest = min(bands_k, key=lambda b: abs(b[0] - REFERENCE_A))[1]
+        r = _at_reference(nearest, bands_k)
         metrics += [Metric(mn.PSF_STAR_X, float(r[1]), "pix", subunit=f"S{k + 1}"),
                     Metric(mn.PSF_STAR_Y, float(r[2]), "pix", subunit=f"S{k + 1}"),
                     Metric(mn.PSF_STAR_FWHM, float(r[3] * pixscale), "arcsec",
@@ -230,5 +185,5 @@ def psf_metrics(bands: dict[float, np.ndarray], stars: list[np.ndarray],
         plot.update(dwave=np.concatenate([p[0] for p in per_star]).tolist(),
                     dx=np.concatenate([p[1] for p in per_star]).tolist(),
                     dy=np.concatenate([p[2] for p in per_star]).tolist())
-    metrics.append(Metric(mn.PSF_NSTARS, len([r for r in ref if r is not None]), ""))
+    metrics.append(Metric(mn.PSF_NSTARS, nstars, ""))
     return metrics, plot
