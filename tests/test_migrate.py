@@ -8,10 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from support import fresh_database
 
+from qcservice.cli import main
 from qcservice.config import Settings
 from qcservice.db.cluster import DB_ROLE, EmbeddedCluster
 from qcservice.db.migrate import (
@@ -173,7 +175,12 @@ def test_squash_builds_what_the_migrations_it_replaced_built(engine: Engine,
         try:
             apply_migrations(old, _files_before_squash(tmp_path / "sql"))
             assert _state(pg_settings, old) == fresh
-            assert [m.filename for m in apply_migrations(old)] == ["038_viewer.sql"]
+            migrated = CliRunner().invoke(main, ["db", "migrate"], env={
+                "MUSEDC_DATABASE_URL": url, "MUSEDC_HOME": str(tmp_path / "home")})
+            assert migrated.exit_code == 0, migrated.output
+            assert migrated.output.splitlines() == [
+                "recorded 038_viewer.sql (it squashes 004 030 031 035 036 037, applied here "
+                "before)"]
             assert pending_migrations(old) == []
             assert {4, 30, 31, 35, 36, 37, 38} <= {v for v, _, _ in applied_versions(old)}
             assert _state(pg_settings, old) == fresh

@@ -77,9 +77,14 @@ def status(obj) -> None:
 def migrate(obj) -> None:
     """Apply the pending migrations of sql/ in order (idempotent)."""
     engine = make_engine(obj.settings, ensure_schema=False)
+    before = {version for version, _, _ in applied_versions(engine)}
     done = apply_migrations(engine)
     for m in done:
-        click.echo(f"applied {m.filename}")
+        if m.replaces and m.replaces <= before:   # a squash of what this database has
+            versions = " ".join(f"{v:03d}" for v in sorted(m.replaces))
+            click.echo(f"recorded {m.filename} (it squashes {versions}, applied here before)")
+        else:
+            click.echo(f"applied {m.filename}")
     if not done:
         click.echo("schema is up to date")
 
