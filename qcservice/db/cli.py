@@ -80,7 +80,7 @@ def migrate(obj) -> None:
     before = {version for version, _, _ in applied_versions(engine)}
     done = apply_migrations(engine)
     for m in done:
-        if m.replaces and m.replaces <= before:   # a squash of what this database has
+        if m.built_on(before):
             versions = " ".join(f"{v:03d}" for v in sorted(m.replaces))
             click.echo(f"recorded {m.filename} (it squashes {versions}, applied here before)")
         else:

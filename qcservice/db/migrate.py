@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,11 @@ class Migration:
         """The versions this squash replaces (none for an ordinary migration)."""
         match = _REPLACES.match(self.sql)   # the first line
         return frozenset(int(v) for v in match.group(1).split()) if match else frozenset()
+
+    def built_on(self, applied: Collection[int]) -> bool:
+        """Whether a database that applied ``applied`` already has what this squash builds
+        (all it replaces): the squash is then recorded there, not run."""
+        return bool(self.replaces) and self.replaces <= set(applied)
 
 
 def migrations_dir() -> Path:
@@ -112,23 +118,18 @@ def _check_squash(m: Migration, applied: dict[int, str]) -> None:
             f"the release before {m.filename} (it still has those migrations)")
 
 
-def _replaced_by_squash(m: Migration, applied: dict[int, str]) -> bool:
-    """Whether the database already has what squash ``m`` builds (all it replaces)."""
-    return bool(m.replaces) and m.replaces <= applied.keys()
-
-
 def apply_migrations(engine: Engine, directory: Path | None = None) -> list[Migration]:
     """Apply what is pending, in order; returns what this call applied (or recorded: a
     squash of migrations the database has)."""
-    pending_migrations(engine, directory)  # an edited file or a partial squash: nothing runs
     done = []
-    for m in load_migrations(directory):
+    # pending_migrations raises on an edited file or a partial squash: then nothing runs
+    for m in pending_migrations(engine, directory):
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
             applied = _applied(conn)
             if m.version in applied:
                 continue
-            if not _replaced_by_squash(m, applied):
+            if not m.built_on(applied.keys()):
                 with conn.connection.cursor() as cur:  # raw DBAPI: no %-parameter parsing
                     cur.execute(m.sql)
             conn.execute(
