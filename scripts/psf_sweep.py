@@ -20,12 +20,12 @@ import tempfile
 from pathlib import Path
 
 from qcservice.fits.header import read_headers
+from qcservice.ingest.classify import classify
 from qcservice.qc.cubeqc import cube_qc
 from qcservice.simulate.night import simulate_night
 from qcservice.simulate.truth import load_truth
 
 NIGHTS = {"tiny": "2014-12-07", "small": "2015-03-01"}
-SEEING_KEYS = ("ESO TEL AMBI FWHM START", "ESO TEL AMBI FWHM END")
 
 
 def seeds(text: str) -> list[int]:
@@ -34,9 +34,8 @@ def seeds(text: str) -> list[int]:
 
 
 def seeing(path: Path) -> float | None:
-    values = [v for v in (read_headers(str(path))[0].get(k) for k in SEEING_KEYS)
-              if isinstance(v, int | float)]
-    return sum(values) / len(values) if values else None
+    """The DIMM seeing the catalogue records for the cube, which the QC run passes on."""
+    return classify(read_headers(str(path)), path.name).product["dimm_fwhm"]
 
 
 def check_cube(path: Path, truth: dict) -> list[str]:

@@ -20,6 +20,8 @@ from qcservice.qc.result import Metric
 BANDS_A = (5000.0, 6000.0, 7000.0, 8000.0, 9000.0)
 BAND_HALF_WIDTH_A = 50.0
 REFERENCE_A = 7000.0
+
+
 def moffat(amp: float, x0: float, y0: float, fwhm: float, beta: float,
            x: np.ndarray, y: np.ndarray) -> np.ndarray:
     alpha = fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / beta) - 1.0))

@@ -245,7 +245,7 @@ def find_stars(image: np.ndarray, max_stars: int = 12, max_fwhm_pix: float | Non
     if not alike:
         return [], [(float(f[1]), float(f[2])) for f in fits]
     beta = weighted_median([(f[4], f[0] ** 2) for f in alike])
-    fwhm = weighted_median([(f[3], f[0] ** 2) for f in alike])
+    fwhm = _width(alike)
     model = _model(filled.shape, fits)
     low, high = POINT_SOURCE["relative"]
     stars, others = [], []
