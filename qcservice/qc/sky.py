@@ -40,6 +40,7 @@ from scipy import ndimage
 
 from qcservice import metricnames as mn
 from qcservice.qc.result import Metric
+from qcservice.robust import mad_sigma
 from qcservice.vocabulary import OTHER_SKY_LINES_A
 
 LINE_SIGMA_A = 1.1       # instrumental Gaussian sigma near 7000 A
@@ -65,11 +66,6 @@ def null_wavelengths(wave: np.ndarray, lines: tuple[float, ...]) -> tuple[float,
     return tuple(float(w) for w in clear)
 
 
-def _robust_sigma(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return 1.4826 * float(np.median(np.abs(v - np.median(v)))) if v.size else float("nan")
-
-
 def sky_mask(continuum: np.ndarray, fwhm_pix: float,
              stars: list[tuple[float, float, float]] = ()) -> np.ndarray:
     """The sky spaxels: faint, away from sources and from ``stars`` ((x, y, fwhm_pix))."""
@@ -78,7 +74,7 @@ def sky_mask(continuum: np.ndarray, fwhm_pix: float,
         return finite
     values = continuum[finite]
     faint = np.sort(values)[: values.size // 2]
-    bg, sigma = float(np.median(faint)), _robust_sigma(faint)
+    bg, sigma = float(np.median(faint)), mad_sigma(faint)
     source = finite & (continuum > bg + SOURCE_SIGMA * sigma)
     grow = max(1, round(SOURCE_GROW_FWHM * fwhm_pix))
     yy, xx = np.ogrid[-grow:grow + 1, -grow:grow + 1]
@@ -95,7 +91,7 @@ def sky_check(continuum: np.ndarray, mask: np.ndarray) -> list[Metric]:
     values = continuum[mask]
     if values.size < 8:
         return [Metric(mn.SKY_VERIFIED, 0, "")]
-    level = abs(float(np.median(values))) / (_robust_sigma(values) or 1e-30)
+    level = abs(float(np.median(values))) / (mad_sigma(values) or 1e-30)
     return [Metric(mn.SKY_CONTINUUM_SIGMA, level, "sigma"),
             Metric(mn.SKY_VERIFIED, int(level <= SKY_LEVEL_SIGMA), "")]
 
@@ -146,7 +142,7 @@ def noise_scale(amp: np.ndarray, err: np.ndarray) -> float:
     the median over wavelengths of the robust scatter over spaxels of amp / err."""
     with np.errstate(invalid="ignore", divide="ignore"):
         pulls = amp / err
-    scatter = [_robust_sigma(row) for row in pulls if np.isfinite(row).sum() >= 8]
+    scatter = [mad_sigma(row) for row in pulls if np.isfinite(row).sum() >= 8]
     scatter = [s for s in scatter if np.isfinite(s) and s > 0]
     return float(np.median(scatter)) if scatter else float("nan")
 

@@ -22,6 +22,7 @@ from scipy.optimize import least_squares
 from scipy.sparse import csr_matrix
 
 from qcservice.qc.psf import fit_moffat, fit_radius, moffat, weighted_median
+from qcservice.robust import mad_sigma
 
 DETECT_SMOOTH_PIX = 1.0
 SHOULDER_SMOOTH_PIX = 2.5
@@ -44,8 +45,7 @@ def image_noise(image: np.ndarray) -> float:
     reads 0.8x the noise far from the sources)."""
     kernel = np.array([[0, -0.25, 0], [-0.25, 1, -0.25], [0, -0.25, 0]])
     second = ndimage.convolve(image, kernel, mode="nearest")[1:-1, 1:-1]
-    mad = float(np.median(np.abs(second - np.median(second))))
-    return 1.4826 * mad / math.sqrt(1.25) or float(np.std(image)) or 1.0
+    return mad_sigma(second) / math.sqrt(1.25) or float(np.std(image)) or 1.0
 
 
 def _peaks(residual: np.ndarray, model: np.ndarray, noise: float,

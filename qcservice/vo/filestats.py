@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qcservice.robust import mad_sigma
 from qcservice.vocabulary import WAVE_RANGE_A
 
 BLOCK_PLANES = 64
@@ -79,8 +80,7 @@ def robust_sigma(image: np.ndarray) -> float | None:
     diffs = diffs[np.isfinite(diffs)]
     if diffs.size < 16:
         return None
-    mad = np.median(np.abs(diffs - np.median(diffs)))
-    return float(1.4826 * mad / math.sqrt(6))
+    return mad_sigma(diffs) / math.sqrt(6)
 
 
 def _flambda_cgs(bunit: str) -> float | None:
